@@ -1,0 +1,61 @@
+package container
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestConfigRoundTripKeepsArgvExactly(t *testing.T) {
+	cases := [][]string{
+		{"/bin/sh"},
+		{"/bin/echo", "two  spaces", " leading", "trailing "},
+		{"sh", "-c", `echo "double" 'single' \back`},
+		{"printf", "", "", "empty strings"},
+		{"cat", "line\nbreak", "tab\there", "a=b=c", "="},
+		{"echo", "ünïcødé", "自己动手写Docker", "latin-1 \xe9t\xe9"},
+	}
+	for _, args := range cases {
+		var buf bytes.Buffer
+		if err := WriteConfig(&buf, &Config{Args: args}); err != nil {
+			t.Fatalf("WriteConfig(%q): %v", args, err)
+		}
+		got, err := ReadConfig(&buf)
+		if err != nil {
+			t.Fatalf("ReadConfig(%q): %v", args, err)
+		}
+		if !reflect.DeepEqual(got.Args, args) {
+			t.Errorf("round trip: got %q, want %q", got.Args, args)
+		}
+	}
+}
+
+func TestReadConfigRejectsMissingCommand(t *testing.T) {
+	for _, in := range []string{"", "arg=\x00", "arg=sh", "no-equals\x00", "color=red\x00"} {
+		if _, err := ReadConfig(bytes.NewBufferString(in)); err == nil {
+			t.Errorf("ReadConfig(%q): want an error", in)
+		}
+	}
+}
+
+func FuzzConfigRoundTrip(f *testing.F) {
+	f.Add("a b", "", "\n")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		args := []string{"cmd" + a, b, c}
+		var buf bytes.Buffer
+		if err := WriteConfig(&buf, &Config{Args: args}); err != nil {
+			if strings.Contains(a+b+c, "\x00") {
+				return // argv can never hold NUL: refusing is right
+			}
+			t.Fatal(err)
+		}
+		got, err := ReadConfig(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Args, args) {
+			t.Errorf("got %q, want %q", got.Args, args)
+		}
+	})
+}

@@ -1,0 +1,124 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The pipes init finds at these descriptors (exec.Cmd.ExtraFiles start at 3).
+const (
+	configFd = 3 // parent -> init: the Config, JSON
+	statusFd = 4 // init -> parent: a StartError, or nothing if exec worked
+)
+
+// Namespaces the container gets, as in the book: hostname, process IDs,
+// mount table, network stack and System V IPC are all its own.
+const cloneFlags = unix.CLONE_NEWUTS | unix.CLONE_NEWPID | unix.CLONE_NEWNS |
+	unix.CLONE_NEWNET | unix.CLONE_NEWIPC
+
+// ParentProcess is the run side of a container: the re-executed
+// "mydocker init" process and the two pipes that talk to it.
+type ParentProcess struct {
+	Cmd     *exec.Cmd
+	config  *Config
+	configW *os.File // write end of the config pipe
+	statusR *os.File // read end of the status pipe
+	childFs []*os.File
+}
+
+// NewParentProcess prepares (but does not start) /proc/self/exe init in new
+// namespaces. initArgs are the global flags init should run with (the log
+// settings); stdin is attached only when interactive is set, stdout and
+// stderr always are.
+func NewParentProcess(cfg *Config, initArgs []string, interactive bool) (*ParentProcess, error) {
+	configR, configW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("create config pipe: %w", err)
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		configR.Close()
+		configW.Close()
+		return nil, fmt.Errorf("create status pipe: %w", err)
+	}
+
+	// /proc/self/exe is this very binary, wherever it was started from.
+	cmd := exec.Command("/proc/self/exe", append(initArgs, "init")...)
+	cmd.Args[0] = "mydocker"
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: cloneFlags,
+		// If mydocker dies without reaping the container (SIGKILL), the
+		// container's PID 1 is killed too, and with it the whole PID
+		// namespace: a one-off run never leaves an orphaned container.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if interactive {
+		cmd.Stdin = os.Stdin
+	}
+	// *os.File values are handed to the child as they are, with no copying
+	// goroutine in between: `mydocker run echo hi | wc -c` sees exactly
+	// what echo wrote.
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = []*os.File{configR, statusW}
+
+	return &ParentProcess{
+		Cmd:     cmd,
+		config:  cfg,
+		configW: configW,
+		statusR: statusR,
+		childFs: []*os.File{configR, statusW},
+	}, nil
+}
+
+// Start clones the container, sends it its Config and waits until init has
+// either exec'd the user's command or reported why it could not. A
+// *StartError means init ran and refused; the caller must still Wait.
+func (p *ParentProcess) Start() error {
+	defer p.closeParentEnds()
+	err := p.Cmd.Start()
+	// The child has its own copies now; ours must go, or the status pipe
+	// would never reach end-of-file.
+	for _, f := range p.childFs {
+		f.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("start container process: %w", err)
+	}
+
+	// A write error (init died early) is not the interesting one: the
+	// start report or the exit status says what happened.
+	sendErr := WriteConfig(p.configW, p.config)
+	p.configW.Close()
+
+	report, err := readStartReport(p.statusR)
+	if err != nil {
+		return err
+	}
+	if report != nil {
+		return report
+	}
+	if sendErr != nil && !errors.Is(sendErr, syscall.EPIPE) {
+		return sendErr
+	}
+	return nil
+}
+
+func (p *ParentProcess) closeParentEnds() {
+	p.configW.Close()
+	p.statusR.Close()
+}
+
+// Wait reaps the container's PID 1 and returns how it ended.
+func (p *ParentProcess) Wait() (syscall.WaitStatus, error) {
+	err := p.Cmd.Wait()
+	if p.Cmd.ProcessState == nil {
+		return 0, fmt.Errorf("wait for container: %w", err)
+	}
+	return p.Cmd.ProcessState.Sys().(syscall.WaitStatus), nil
+}

@@ -1,0 +1,150 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	log "github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotInContainer is what "mydocker init" says when typed by hand.
+var ErrNotInContainer = errors.New("init is internal: it runs only as PID 1 of a container started by 'mydocker run'")
+
+// RunContainerInitProcess is the inside of the container: it runs as PID 1
+// of the new namespaces, reads its Config from the parent, prepares the
+// mounts and execs the user's command, which then becomes PID 1 itself.
+// It returns only on failure; the error has already been reported to the
+// parent when it is a *StartError.
+func RunContainerInitProcess() error {
+	// Refuse before touching anything: run by hand, the mounts below would
+	// land in the caller's mount namespace.
+	if err := checkStartedByRun(); err != nil {
+		return err
+	}
+	status := os.NewFile(statusFd, "status-pipe")
+	// Close-on-exec: a successful exec closes the pipe, which is how the
+	// parent learns that the command is running.
+	unix.CloseOnExec(statusFd)
+
+	se := initContainer()
+	writeStartReport(status, se)
+	return se
+}
+
+// checkStartedByRun makes sure this process is PID 1 of a fresh PID
+// namespace and holds both pipes from the parent.
+func checkStartedByRun() error {
+	if os.Getpid() != 1 {
+		return ErrNotInContainer
+	}
+	for _, fd := range []int{configFd, statusFd} {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+			return ErrNotInContainer
+		}
+	}
+	return nil
+}
+
+func initContainer() *StartError {
+	log.Info("init come on")
+	configPipe := os.NewFile(configFd, "config-pipe")
+	cfg, err := ReadConfig(configPipe)
+	configPipe.Close() // the user's command must not inherit it
+	if err != nil {
+		return startErrorf(StatusRuntimeError, "%v", err)
+	}
+	log.Infof("command %q", cfg.Args)
+
+	if err := setUpMounts(); err != nil {
+		return startErrorf(StatusRuntimeError, "%v", err)
+	}
+
+	path, se := lookCommand(cfg.Args[0], os.Getenv("PATH"))
+	if se != nil {
+		return se
+	}
+	// exec, not fork: the user's command replaces init and becomes PID 1,
+	// as in the book's `ps -ef` transcript.
+	err = unix.Exec(path, cfg.Args, os.Environ())
+	return execError(cfg.Args[0], err)
+}
+
+// setUpMounts gives the container its own /proc.
+func setUpMounts() error {
+	// The new mount namespace starts as a copy of the host's, with the
+	// same propagation. On systemd hosts "/" is a shared mount, so the
+	// /proc mount below would propagate back to the host and leave the
+	// host's /proc showing only the container's processes once it exits:
+	// the book's classic bug. Making the whole tree private first (MS_REC)
+	// cuts every propagation link before anything is mounted.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mount tree private: %w", err)
+	}
+	// A new proc instance shows this PID namespace, so `ps` sees only the
+	// container's processes. Nothing on it needs to be executed, set-uid
+	// or a device node.
+	const procFlags = unix.MS_NOEXEC | unix.MS_NOSUID | unix.MS_NODEV
+	if err := unix.Mount("proc", "/proc", "proc", procFlags, ""); err != nil {
+		return fmt.Errorf("mount proc on /proc: %w", err)
+	}
+	return nil
+}
+
+// lookCommand finds name as a shell would: as it is when it contains a
+// slash, else in each PATH directory in turn. A name that exists but
+// cannot be executed is 126, one that does not exist 127.
+func lookCommand(name, pathEnv string) (string, *StartError) {
+	if strings.Contains(name, "/") {
+		if err := checkExecutable(name); err != nil {
+			return "", err
+		}
+		return name, nil
+	}
+	if pathEnv == "" {
+		pathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	var firstDenied *StartError
+	for _, dir := range strings.Split(pathEnv, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		candidate := dir + "/" + name
+		err := checkExecutable(candidate)
+		if err == nil {
+			return candidate, nil
+		}
+		if err.Status == StatusCannotExecute && firstDenied == nil {
+			firstDenied = err
+		}
+	}
+	if firstDenied != nil {
+		return "", firstDenied
+	}
+	return "", startErrorf(StatusNotFound, "exec %q: executable file not found in $PATH", name)
+}
+
+func checkExecutable(path string) *StartError {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return startErrorf(StatusNotFound, "exec %q: no such file or directory", path)
+	case fi.IsDir():
+		return startErrorf(StatusCannotExecute, "exec %q: is a directory", path)
+	case unix.Access(path, unix.X_OK) != nil:
+		return startErrorf(StatusCannotExecute, "exec %q: permission denied", path)
+	}
+	return nil
+}
+
+// execError classifies a failed execve the way shells and docker do.
+func execError(name string, err error) *StartError {
+	if errors.Is(err, unix.ENOENT) {
+		// The file was there a moment ago: its interpreter or loader is not.
+		return startErrorf(StatusNotFound, "exec %q: %v (missing interpreter?)", name, err)
+	}
+	return startErrorf(StatusCannotExecute, "exec %q: %v", name, err)
+}

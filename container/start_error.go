@@ -1,0 +1,54 @@
+package container
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// Exit statuses for a container that never got to run its command. They are
+// docker run's numbers, so scripts can tell "mydocker failed" from "the
+// command failed".
+const (
+	StatusRuntimeError  = 125 // mydocker itself failed
+	StatusCannotExecute = 126 // COMMAND exists but cannot be executed
+	StatusNotFound      = 127 // COMMAND was not found
+)
+
+// StartError is how init reports that it could not start the user's
+// command. It travels back to the parent over the status pipe, so that the
+// parent (which owns the user's stderr and every cleanup) prints it once.
+type StartError struct {
+	Status  int    `json:"status"`
+	Message string `json:"message"`
+}
+
+func (e *StartError) Error() string { return e.Message }
+
+func startErrorf(status int, format string, args ...any) *StartError {
+	return &StartError{Status: status, Message: fmt.Sprintf(format, args...)}
+}
+
+// readStartReport reads the status pipe to its end. The pipe is close-on-exec
+// in init, so a successful exec closes it with nothing written: an empty
+// read means the user's command is running.
+func readStartReport(r io.Reader) (*StartError, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read start report: %w", err)
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	var se StartError
+	if err := json.Unmarshal(data, &se); err != nil {
+		return nil, fmt.Errorf("decode start report %q: %w", data, err)
+	}
+	return &se, nil
+}
+
+func writeStartReport(w io.Writer, se *StartError) {
+	// Nothing useful can be done if this fails: init exits with se.Status
+	// right after, and the parent sees that status.
+	_ = json.NewEncoder(w).Encode(se)
+}

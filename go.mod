@@ -1,0 +1,14 @@
+module github.com/mydocker/mydocker
+
+go 1.26.0
+
+require (
+	github.com/sirupsen/logrus v1.9.3
+	github.com/urfave/cli v1.22.17
+	golang.org/x/sys v0.50.0
+)
+
+require (
+	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
+	github.com/russross/blackfriday/v2 v2.1.0 // indirect
+)

@@ -1,0 +1,87 @@
+// Command mydocker is a small container runtime written beside the book
+// "自己动手写Docker" (Write Your Own Docker). This package is the command
+// line only: flags, logging, exit statuses. The mechanisms live in
+// container/.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	log "github.com/sirupsen/logrus"
+	"github.com/urfave/cli"
+)
+
+// version is set by the Makefile from git describe.
+var version = "0.1.0-dev"
+
+const usage = `a simple container runtime, written to learn how docker works.
+   It follows the book "自己动手写Docker" chapter by chapter.`
+
+func main() {
+	app := cli.NewApp()
+	app.Name = "mydocker"
+	app.Usage = usage
+	app.Version = version
+	app.Commands = []cli.Command{
+		initCommand,
+		runCommand,
+	}
+	app.Flags = []cli.Flag{
+		cli.StringFlag{
+			Name:   "log-level",
+			Value:  "warn",
+			Usage:  "log level: debug, info, warn, error",
+			EnvVar: "MYDOCKER_LOG_LEVEL",
+		},
+		cli.StringFlag{
+			Name:  "log-format",
+			Value: "json",
+			Usage: "log format: json (as in the book) or text",
+		},
+	}
+	app.Before = setUpLogging
+	app.OnUsageError = usageError
+	app.CommandNotFound = func(ctx *cli.Context, name string) {
+		fail(usageErrorf("unknown command %q (see 'mydocker --help')", name))
+	}
+
+	if err := app.Run(os.Args); err != nil {
+		fail(err)
+	}
+}
+
+// logArgs are the global flags handed on to "mydocker init", so that the
+// inside of the container logs the same way as the outside.
+var logArgs []string
+
+// setUpLogging sends logrus to stderr: stdout belongs to the container's
+// command (the book logged to stdout, mixing both).
+func setUpLogging(ctx *cli.Context) error {
+	level, err := log.ParseLevel(ctx.GlobalString("log-level"))
+	if err != nil {
+		return usageErrorf("invalid --log-level %q: use debug, info, warn or error", ctx.GlobalString("log-level"))
+	}
+	log.SetLevel(level)
+	log.SetOutput(os.Stderr)
+	switch format := ctx.GlobalString("log-format"); format {
+	case "json":
+		log.SetFormatter(&log.JSONFormatter{})
+	case "text":
+		log.SetFormatter(&log.TextFormatter{})
+	default:
+		return usageErrorf("invalid --log-format %q: use json or text", format)
+	}
+	logArgs = []string{"--log-level=" + level.String(), "--log-format=" + ctx.GlobalString("log-format")}
+	return nil
+}
+
+// fail prints err as one line on stderr (unless it is a bare exit status)
+// and exits with its status.
+func fail(err error) {
+	status := statusOf(err)
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(os.Stderr, "mydocker: %s\n", msg)
+	}
+	os.Exit(status)
+}

@@ -1,0 +1,116 @@
+// Package e2e proves mydocker's behaviour from the outside: it builds the
+// binary, runs real containers as root and checks what a user would see.
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// mydocker is the binary under test, built once by TestMain.
+var mydocker string
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			fmt.Fprintln(os.Stderr, "e2e: CI=true but not root: the end-to-end tests must run in CI")
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "e2e: skipped: containers need root (run as root, e.g. sudo make test)")
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "mydocker-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// Readable by everyone: one test runs the binary as nobody.
+	os.Chmod(dir, 0o755)
+	mydocker = filepath.Join(dir, "mydocker")
+	build := exec.Command("go", "build", "-o", mydocker, "../..")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build mydocker:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is what a user sees of one mydocker invocation.
+type result struct {
+	stdout, stderr string
+	status         int
+}
+
+// run starts mydocker with args and optional stdin, waits for it, and
+// checks that the host's mount table is the same afterwards.
+func run(t *testing.T, stdin io.Reader, args ...string) result {
+	t.Helper()
+	before := mountTable(t)
+	cmd := exec.Command(mydocker, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &errOut
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errOut.String(), status: statusOf(t, cmd, err)}
+	if after := mountTable(t); after != before {
+		t.Errorf("mydocker %q changed the host's mount table:\nbefore:\n%s\nafter:\n%s", args, before, after)
+	}
+	return r
+}
+
+func statusOf(t *testing.T, cmd *exec.Cmd, err error) int {
+	t.Helper()
+	if cmd.ProcessState == nil {
+		t.Fatalf("mydocker did not start: %v", err)
+	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		t.Fatalf("mydocker itself was killed by %v", ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// mustRun is run for a container expected to succeed.
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	r := run(t, nil, args...)
+	if r.status != 0 {
+		t.Fatalf("mydocker %q: status %d, stderr:\n%s", args, r.status, r.stderr)
+	}
+	return r.stdout
+}
+
+// expectFailure checks the documented status and one line on stderr.
+func expectFailure(t *testing.T, r result, status int, want string) {
+	t.Helper()
+	if r.status != status {
+		t.Errorf("status %d, want %d (stderr %q)", r.status, status, r.stderr)
+	}
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr should be one line containing %q, got %q", want, r.stderr)
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout should be empty, got %q", r.stdout)
+	}
+}
+
+func mountTable(t *testing.T) string {
+	t.Helper()
+	// /proc/1/mountinfo is the host's own table, whatever mount namespace
+	// a test helper might be in.
+	data, err := os.ReadFile("/proc/1/mountinfo")
+	if err != nil {
+		t.Fatalf("read host mount table: %v", err)
+	}
+	return string(data)
+}

@@ -1,0 +1,332 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestRunCommandIsPID1(t *testing.T) {
+	if got := mustRun(t, "run", "/bin/sh", "-c", "echo $$"); got != "1\n" {
+		t.Errorf("shell's PID inside: %q, want 1", got)
+	}
+}
+
+func TestPsSeesOnlyContainerProcesses(t *testing.T) {
+	out := mustRun(t, "run", "/bin/sh", "-c", "ps -e -o pid=,comm=; true")
+	var pids []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		pids = append(pids, strings.Fields(line)[0])
+	}
+	// Only the shell (PID 1) and ps itself, as in the book's transcript.
+	if len(pids) != 2 || pids[0] != "1" || !strings.Contains(out, "sh") || !strings.Contains(out, "ps") {
+		t.Errorf("ps inside the container sees:\n%s", out)
+	}
+}
+
+func TestHostnameIsIsolated(t *testing.T) {
+	host, _ := os.Hostname()
+	out := mustRun(t, "run", "/bin/sh", "-c", "hostname mydocker-test-name && hostname")
+	if out != "mydocker-test-name\n" {
+		t.Errorf("hostname inside after setting it: %q", out)
+	}
+	if now, _ := os.Hostname(); now != host {
+		t.Errorf("host's hostname changed from %q to %q", host, now)
+	}
+}
+
+func TestOnlyLoopbackInNetworkNamespace(t *testing.T) {
+	// /proc/net/dev lists the interfaces of the reader's network namespace.
+	out := mustRun(t, "run", "/bin/cat", "/proc/net/dev")
+	var links []string
+	for _, line := range strings.Split(out, "\n")[2:] {
+		if name, _, ok := strings.Cut(line, ":"); ok {
+			links = append(links, strings.TrimSpace(name))
+		}
+	}
+	if len(links) != 1 || links[0] != "lo" {
+		t.Errorf("links inside the container: %q, want only lo", links)
+	}
+}
+
+func TestEveryNamespaceIsNew(t *testing.T) {
+	kinds := []string{"ipc", "mnt", "net", "pid", "uts"}
+	script := ""
+	for _, k := range kinds {
+		script += "readlink /proc/self/ns/" + k + "; "
+	}
+	inside := strings.Fields(mustRun(t, "run", "/bin/sh", "-c", script))
+	if len(inside) != len(kinds) {
+		t.Fatalf("namespace links inside: %q", inside)
+	}
+	for i, k := range kinds {
+		host, err := os.Readlink("/proc/self/ns/" + k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inside[i] == host {
+			t.Errorf("%s namespace is the host's (%s)", k, host)
+		}
+	}
+}
+
+func TestHostFilesVisibleWithoutChroot(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "marker-file"), nil, 0o644)
+	cmd := exec.Command(mydocker, "run", "-ti", "/bin/ls")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil || string(out) != "marker-file\n" {
+		t.Errorf("ls in the current directory: %q, %v", out, err)
+	}
+}
+
+func TestHostProcIntactAfterExit(t *testing.T) {
+	mustRun(t, "run", "/bin/true")
+	self, err := os.Readlink("/proc/self")
+	if err != nil || self != strconv.Itoa(os.Getpid()) {
+		t.Errorf("host /proc/self is %q (%v), want %d", self, err, os.Getpid())
+	}
+	if _, err := os.Stat("/proc/1/cmdline"); err != nil {
+		t.Errorf("host /proc broken: %v", err)
+	}
+}
+
+// The book's classic bug: on systemd hosts "/" is a shared mount, so a
+// container that mounts /proc without first making its tree private breaks
+// the host's /proc. This host's "/" may be private, so the test makes a
+// mount namespace of its own whose "/" is shared, and runs mydocker there.
+func TestProcMountDoesNotPropagateFromSharedRoot(t *testing.T) {
+	dir := t.TempDir()
+	script := fmt.Sprintf(`set -e
+grep -q ' / / .*shared:' /proc/self/mountinfo || { echo "/ is not shared"; exit 1; }
+cat /proc/self/mountinfo > %[1]s/before
+%[2]s run /bin/true
+cat /proc/self/mountinfo > %[1]s/after
+test "$(readlink /proc/self)" != 1
+`, dir, mydocker)
+	out, err := exec.Command("unshare", "--mount", "--propagation", "shared", "/bin/sh", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("in a namespace with a shared /: %v\n%s", err, out)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "before"))
+	after, _ := os.ReadFile(filepath.Join(dir, "after"))
+	if len(before) == 0 || string(before) != string(after) {
+		t.Errorf("the container's mounts propagated out:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+func TestExitStatuses(t *testing.T) {
+	notExec := filepath.Join(t.TempDir(), "script")
+	os.WriteFile(notExec, []byte("#!/bin/sh\necho hi\n"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		want int
+		msg  string
+	}{
+		{"success", []string{"run", "/bin/true"}, 0, ""},
+		{"command's own status", []string{"run", "/bin/sh", "-c", "exit 3"}, 3, ""},
+		{"no command", []string{"run"}, 125, "needs a command"},
+		{"only flags", []string{"run", "-ti"}, 125, "needs a command"},
+		{"empty command", []string{"run", ""}, 125, "empty"},
+		{"unknown run flag", []string{"run", "--bogus", "/bin/true"}, 125, "bogus"},
+		{"unknown global flag", []string{"--bogus", "run", "/bin/true"}, 125, "bogus"},
+		{"unknown command", []string{"runn", "/bin/true"}, 125, "unknown command"},
+		{"bad log level", []string{"--log-level", "loud", "run", "/bin/true"}, 125, "log-level"},
+		{"init by hand", []string{"init"}, 125, "internal"},
+		{"init by hand with args", []string{"init", "/bin/sh"}, 125, "internal"},
+		{"directory", []string{"run", "/etc"}, 126, "is a directory"},
+		{"not executable", []string{"run", notExec}, 126, "permission denied"},
+		{"missing path", []string{"run", "/no/such/command"}, 127, "no such file"},
+		{"missing in PATH", []string{"run", "no-such-command-xyz"}, 127, "not found"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, nil, c.args...)
+			if c.want == 0 || c.msg == "" {
+				if r.status != c.want {
+					t.Errorf("status %d, want %d (stderr %q)", r.status, c.want, r.stderr)
+				}
+				return
+			}
+			expectFailure(t, r, c.want, c.msg)
+		})
+	}
+}
+
+func TestNotRootIsRefused(t *testing.T) {
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv (util-linux) is needed to drop root")
+	}
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", mydocker, "run", "/bin/true")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	expectFailure(t, result{stdout.String(), stderr.String(), statusOf(t, cmd, err)}, 125, "needs root privileges")
+}
+
+func TestSignalledCommandGives128PlusN(t *testing.T) {
+	cmd := exec.Command(mydocker, "run", "/bin/sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The container's PID 1 ignores SIGKILL sent from inside its own PID
+	// namespace; from the host it dies like any process.
+	child := waitForChild(t, cmd.Process.Pid)
+	syscall.Kill(child, syscall.SIGKILL)
+	err := cmd.Wait()
+	if got := statusOf(t, cmd, err); got != 137 {
+		t.Errorf("status %d, want 137", got)
+	}
+}
+
+// waitForChild returns the PID (on the host) of mydocker's container.
+func waitForChild(t *testing.T, pid int) int {
+	t.Helper()
+	// Go forks from whichever thread it is on: look at every thread's children.
+	pattern := fmt.Sprintf("/proc/%d/task/*/children", pid)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		paths, _ := filepath.Glob(pattern)
+		for _, path := range paths {
+			data, _ := os.ReadFile(path)
+			if f := strings.Fields(string(data)); len(f) > 0 {
+				child, _ := strconv.Atoi(f[0])
+				return child
+			}
+		}
+	}
+	t.Fatalf("mydocker (pid %d) started no container", pid)
+	return 0
+}
+
+func TestArgvSurvivesExactly(t *testing.T) {
+	args := []string{"two  spaces", "", `"double"`, "'single'", "line\nbreak", "\\back", " ", "\xe9t\xe9", "-l", "--help"}
+	out := mustRun(t, append([]string{"run", "/usr/bin/printf", `%s\0`}, args...)...)
+	got := strings.Split(strings.TrimSuffix(out, "\x00"), "\x00")
+	if len(got) != len(args) {
+		t.Fatalf("got %d arguments %q, want %q", len(got), got, args)
+	}
+	for i := range args {
+		if got[i] != args[i] {
+			t.Errorf("argument %d: got %q, want %q", i, got[i], args[i])
+		}
+	}
+}
+
+func TestFlagsAfterCommandBelongToCommand(t *testing.T) {
+	out := mustRun(t, "run", "-ti", "/bin/ls", "-d", "-1", "/")
+	if out != "/\n" {
+		t.Errorf("ls -d -1 / gave %q", out)
+	}
+}
+
+func TestStdinAttachedOnlyWithInteractive(t *testing.T) {
+	for _, flags := range [][]string{{"-i"}, {"-ti"}, {"-it"}, {"-i", "-t"}, {"--interactive"}} {
+		r := run(t, strings.NewReader("hello\n"), append(append([]string{"run"}, flags...), "/bin/cat")...)
+		if r.status != 0 || r.stdout != "hello\n" {
+			t.Errorf("%v: cat got %q (status %d, stderr %q)", flags, r.stdout, r.status, r.stderr)
+		}
+	}
+	for _, flags := range [][]string{{}, {"-t"}} {
+		r := run(t, strings.NewReader("hello\n"), append(append([]string{"run"}, flags...), "/bin/cat")...)
+		if r.status != 0 || r.stdout != "" {
+			t.Errorf("%v: stdin should be /dev/null, cat got %q (status %d)", flags, r.stdout, r.status)
+		}
+	}
+}
+
+func TestStdoutFreeOfLogs(t *testing.T) {
+	r := run(t, nil, "--log-level", "debug", "run", "/bin/echo", "hi")
+	if r.status != 0 || r.stdout != "hi\n" {
+		t.Errorf("stdout %q (status %d), want only the command's output", r.stdout, r.status)
+	}
+	// The book's trace is on stderr, as JSON by default.
+	if !strings.Contains(r.stderr, `"msg":"init come on"`) || !strings.Contains(r.stderr, "/bin/echo") {
+		t.Errorf("stderr lacks the book's trace: %q", r.stderr)
+	}
+}
+
+func TestLogFormatAndLevelFromEnvironment(t *testing.T) {
+	cmd := exec.Command(mydocker, "--log-format", "text", "run", "/bin/true")
+	cmd.Env = append(os.Environ(), "MYDOCKER_LOG_LEVEL=info")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `level=info msg="init come on"`) {
+		t.Errorf("text logs at info level: %v\n%s", err, out)
+	}
+	r := run(t, nil, "run", "/bin/true")
+	if r.stderr != "" {
+		t.Errorf("default level warn should log nothing here, got %q", r.stderr)
+	}
+}
+
+func TestSignalReachesContainer(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1} {
+		t.Run(sig.String(), func(t *testing.T) {
+			name := strings.ToUpper(strings.TrimPrefix(sigName(sig), "SIG"))
+			cmd := exec.Command(mydocker, "run", "/bin/sh", "-c",
+				`trap "echo got `+name+`; exit 7" `+name+`; echo ready; while :; do sleep 0.05; done`)
+			stdout, _ := cmd.StdoutPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			lines := bufio.NewScanner(stdout)
+			if !lines.Scan() || lines.Text() != "ready" {
+				t.Fatalf("container did not start: %q", lines.Text())
+			}
+			cmd.Process.Signal(sig)
+			lines.Scan()
+			got := lines.Text()
+			err := cmd.Wait()
+			if status := statusOf(t, cmd, err); status != 7 || got != "got "+name {
+				t.Errorf("after %v: output %q, status %d; want %q, 7", sig, got, status, "got "+name)
+			}
+		})
+	}
+}
+
+func sigName(sig syscall.Signal) string {
+	return map[syscall.Signal]string{syscall.SIGTERM: "TERM", syscall.SIGINT: "INT", syscall.SIGHUP: "HUP", syscall.SIGUSR1: "USR1"}[sig]
+}
+
+func TestTwentyContainersAtOnce(t *testing.T) {
+	var wg sync.WaitGroup
+	errs := make(chan string, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out, err := exec.Command(mydocker, "run", "/bin/sh", "-c", fmt.Sprintf("echo $$ %d; exit %d", i, i)).Output()
+			status := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				status = ee.ExitCode()
+			}
+			if string(out) != fmt.Sprintf("1 %d\n", i) || status != i {
+				errs <- fmt.Sprintf("container %d: output %q, status %d (%v)", i, out, status, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+func TestHiddenInitAndVersion(t *testing.T) {
+	help := mustRun(t, "--help")
+	if !strings.Contains(help, "run") || strings.Contains(help, "init") {
+		t.Errorf("--help should list run and not init:\n%s", help)
+	}
+	if v := mustRun(t, "--version"); !strings.HasPrefix(v, "mydocker version ") {
+		t.Errorf("--version: %q", v)
+	}
+}
