@@ -3,9 +3,11 @@ module github.com/mydocker/mydocker
 go 1.26.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/sirupsen/logrus v1.9.3
 	github.com/urfave/cli v1.22.17
 	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.48.0
 )
 
 require (

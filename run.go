@@ -6,8 +6,8 @@ import (
 	"syscall"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/terminal"
 	log "github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
 )
 
 // runOptions are the run command's flags, validated.
@@ -24,17 +24,35 @@ var forwardedSignals = []os.Signal{
 	syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
 }
 
-// Run starts the container, forwards signals to it, waits for it and ends
-// with its exit status.
+// Run starts the container, relays its terminal and signals, waits for it
+// and ends with its exit status.
 func Run(opts runOptions) error {
 	if os.Geteuid() != 0 {
 		return usageErrorf("run needs root privileges (try sudo)")
 	}
-	if opts.tty && !isTerminal(os.Stdin) {
-		log.Info("-t: stdin is not a terminal, running with plain stdio")
+
+	stdio := container.Stdio{Out: os.Stdout, Err: os.Stderr}
+	if opts.interactive {
+		stdio.In = os.Stdin
+	}
+	var console *terminal.Console
+	if opts.tty {
+		if terminal.IsTerminal(os.Stdin) {
+			var err error
+			console, err = terminal.New(os.Stdin, os.Stdout, opts.interactive)
+			if err != nil {
+				return err
+			}
+			// Restores the user's terminal on every way out of Run.
+			defer console.Close()
+			stdio = container.Stdio{In: console.Slave(), Out: console.Slave(), Err: console.Slave()}
+			opts.config.TTY = true
+		} else {
+			log.Info("-t: stdin is not a terminal, running with plain stdio")
+		}
 	}
 
-	parent, err := container.NewParentProcess(opts.config, logArgs, opts.interactive)
+	parent, err := container.NewParentProcess(opts.config, logArgs, stdio)
 	if err != nil {
 		return err
 	}
@@ -42,23 +60,31 @@ func Run(opts runOptions) error {
 	// Catch signals before the container exists, so none is lost between
 	// its start and the forwarding loop.
 	signals := make(chan os.Signal, 16)
-	signal.Notify(signals, forwardedSignals...)
+	signal.Notify(signals, append(forwardedSignals, syscall.SIGWINCH)...)
 	defer signal.Stop(signals)
 
 	startErr := parent.Start()
 	if parent.Cmd.Process == nil {
 		return startErr // nothing was started, nothing to reap
 	}
-	go func() {
-		for sig := range signals {
-			log.Infof("forwarding %v to the container", sig)
-			_ = parent.Cmd.Process.Signal(sig)
-		}
-	}()
+	if startErr == nil && console != nil {
+		startErr = console.Start()
+	}
+	if startErr != nil {
+		// The container never ran its command, or cannot be talked to:
+		// make sure it is gone before reporting.
+		_ = parent.Cmd.Process.Kill()
+	}
+
+	hungUp := make(chan syscall.Signal, 1)
+	go relaySignals(signals, parent.Cmd.Process, console, hungUp)
 
 	// Always reap, even when start-up failed: mydocker never leaves a
 	// zombie or a running container behind.
 	ws, waitErr := parent.Wait()
+	if console != nil {
+		console.WaitOutput()
+	}
 	if startErr != nil {
 		return startErr // a *container.StartError carries 126, 127 or 125
 	}
@@ -66,6 +92,11 @@ func Run(opts runOptions) error {
 		return waitErr
 	}
 	status := exitStatus(ws)
+	select {
+	case sig := <-hungUp:
+		status = 128 + int(sig)
+	default:
+	}
 	log.Infof("container exited with status %d", status)
 	if status != 0 {
 		return exitWith(status)
@@ -73,7 +104,27 @@ func Run(opts runOptions) error {
 	return nil
 }
 
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+// relaySignals hands mydocker's signals on to the container. With a
+// terminal of its own, SIGWINCH resizes it, and SIGTERM or SIGHUP mean the
+// user's side is going away: the container is killed (its PID 1 may well
+// be a shell that ignores both) and mydocker ends with 128+N.
+func relaySignals(signals <-chan os.Signal, container *os.Process, console *terminal.Console, hungUp chan<- syscall.Signal) {
+	for sig := range signals {
+		switch {
+		case sig == syscall.SIGWINCH:
+			if console != nil {
+				_ = console.Resize()
+			}
+		case console != nil && (sig == syscall.SIGTERM || sig == syscall.SIGHUP):
+			log.Infof("%v with a terminal: killing the container", sig)
+			select {
+			case hungUp <- sig.(syscall.Signal):
+			default:
+			}
+			_ = container.Kill()
+		default:
+			log.Infof("forwarding %v to the container", sig)
+			_ = container.Signal(sig)
+		}
+	}
 }

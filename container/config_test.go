@@ -31,6 +31,28 @@ func TestConfigRoundTripKeepsArgvExactly(t *testing.T) {
 	}
 }
 
+func TestConfigRoundTripKeepsEveryField(t *testing.T) {
+	want := &Config{
+		Args:     []string{"sh", "-c", "env"},
+		Env:      []string{"A=1", "B=x=y", "EMPTY=", "NL=a\nb"},
+		Hostname: "box",
+		Workdir:  "/tmp/some dir",
+		TTY:      true,
+		Init:     true,
+	}
+	var buf bytes.Buffer
+	if err := WriteConfig(&buf, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadConfig(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
 func TestReadConfigRejectsMissingCommand(t *testing.T) {
 	for _, in := range []string{"", "arg=\x00", "arg=sh", "no-equals\x00", "color=red\x00"} {
 		if _, err := ReadConfig(bytes.NewBufferString(in)); err == nil {

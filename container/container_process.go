@@ -31,11 +31,17 @@ type ParentProcess struct {
 	childFs []*os.File
 }
 
+// Stdio is what the container's standard descriptors are connected to. A
+// nil In is /dev/null.
+type Stdio struct {
+	In, Out, Err *os.File
+}
+
 // NewParentProcess prepares (but does not start) /proc/self/exe init in new
 // namespaces. initArgs are the global flags init should run with (the log
-// settings); stdin is attached only when interactive is set, stdout and
-// stderr always are.
-func NewParentProcess(cfg *Config, initArgs []string, interactive bool) (*ParentProcess, error) {
+// settings). With cfg.TTY, stdio must be a pseudo-terminal's slave side: it
+// becomes the controlling terminal of the container's new session.
+func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProcess, error) {
 	configR, configW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("create config pipe: %w", err)
@@ -57,14 +63,22 @@ func NewParentProcess(cfg *Config, initArgs []string, interactive bool) (*Parent
 		// namespace: a one-off run never leaves an orphaned container.
 		Pdeathsig: syscall.SIGKILL,
 	}
-	if interactive {
-		cmd.Stdin = os.Stdin
+	if cfg.TTY {
+		// A session of its own with the pseudo-terminal as controlling
+		// terminal: job control works, Ctrl-C signals the container's
+		// foreground process, and the host's terminal is out of reach.
+		cmd.SysProcAttr.Setsid = true
+		cmd.SysProcAttr.Setctty = true
+		cmd.SysProcAttr.Ctty = 0 // the child's stdin
 	}
 	// *os.File values are handed to the child as they are, with no copying
 	// goroutine in between: `mydocker run echo hi | wc -c` sees exactly
-	// what echo wrote.
-	cmd.Stdout = os.Stdout
-	cmd.Stderr = os.Stderr
+	// what echo wrote. A nil interface (not a nil *os.File) means /dev/null.
+	if stdio.In != nil {
+		cmd.Stdin = stdio.In
+	}
+	cmd.Stdout = stdio.Out
+	cmd.Stderr = stdio.Err
 	cmd.ExtraFiles = []*os.File{configR, statusW}
 
 	return &ParentProcess{

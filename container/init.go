@@ -29,7 +29,7 @@ func RunContainerInitProcess() error {
 	// parent learns that the command is running.
 	unix.CloseOnExec(statusFd)
 
-	se := initContainer()
+	se := initContainer(status)
 	writeStartReport(status, se)
 	return se
 }
@@ -49,7 +49,7 @@ func checkStartedByRun() error {
 	return nil
 }
 
-func initContainer() *StartError {
+func initContainer(status *os.File) *StartError {
 	log.Info("init come on")
 	configPipe := os.NewFile(configFd, "config-pipe")
 	cfg, err := ReadConfig(configPipe)
@@ -62,15 +62,41 @@ func initContainer() *StartError {
 	if err := setUpMounts(); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
+	if cfg.Hostname != "" {
+		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+			return startErrorf(StatusRuntimeError, "set hostname %q: %v", cfg.Hostname, err)
+		}
+	}
+	if cfg.Workdir != "" {
+		if err := os.Chdir(cfg.Workdir); err != nil {
+			return startErrorf(StatusRuntimeError, "working directory %q: %v", cfg.Workdir, errors.Unwrap(err))
+		}
+	}
 
-	path, se := lookCommand(cfg.Args[0], os.Getenv("PATH"))
+	path, se := lookCommand(cfg.Args[0], envValue(cfg.Env, "PATH"))
 	if se != nil {
 		return se
 	}
+	if cfg.Init {
+		// --init: stay PID 1 and run the command as a child.
+		return runTinyInit(path, cfg, status)
+	}
 	// exec, not fork: the user's command replaces init and becomes PID 1,
 	// as in the book's `ps -ef` transcript.
-	err = unix.Exec(path, cfg.Args, os.Environ())
+	err = unix.Exec(path, cfg.Args, cfg.Env)
 	return execError(cfg.Args[0], err)
+}
+
+// envValue is the value of key in env (KEY=VALUE strings); the last one
+// wins, as in getenv.
+func envValue(env []string, key string) string {
+	value := ""
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			value = v
+		}
+	}
+	return value
 }
 
 // setUpMounts gives the container its own /proc.

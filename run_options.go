@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// validHostname checks a --hostname value the way the kernel and RFC 1123
+// would have it: at most 64 bytes (the kernel's HOST_NAME_MAX), dot-separated
+// labels of 1 to 63 letters, digits and hyphens, no label starting or
+// ending with a hyphen.
+func validHostname(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("invalid hostname %q: must be 1 to 64 characters", name)
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("invalid hostname %q: labels must be 1 to 63 characters and not start or end with '-'", name)
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("invalid hostname %q: only letters, digits, '-' and '.' are allowed", name)
+			}
+		}
+	}
+	return nil
+}
+
+// validWorkdir checks -w: docker wants an absolute path, so a relative one
+// cannot silently mean something else inside a container.
+func validWorkdir(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("invalid working directory %q: it must be an absolute path", dir)
+	}
+	return nil
+}
+
+// environment is an ordered KEY=VALUE list in which a later setting of a
+// key replaces an earlier one, keeping the order keys first appeared in.
+type environment struct {
+	keys   []string
+	values map[string]string
+}
+
+func newEnvironment(base []string) *environment {
+	e := &environment{values: map[string]string{}}
+	for _, kv := range base {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			e.set(k, v)
+		}
+	}
+	return e
+}
+
+func (e *environment) set(key, value string) {
+	if _, ok := e.values[key]; !ok {
+		e.keys = append(e.keys, key)
+	}
+	e.values[key] = value
+}
+
+func (e *environment) list() []string {
+	out := make([]string, 0, len(e.keys))
+	for _, k := range e.keys {
+		out = append(out, k+"="+e.values[k])
+	}
+	return out
+}
+
+// apply adds one -e value: KEY=VALUE sets, KEY alone passes the caller's
+// value through (and nothing, as docker does, when the caller has none).
+func (e *environment) apply(setting string, lookup func(string) (string, bool)) error {
+	key, value, hasValue := strings.Cut(setting, "=")
+	if key == "" || strings.ContainsAny(key, " \t\n") {
+		return fmt.Errorf("invalid environment variable %q: want KEY=VALUE or KEY", setting)
+	}
+	if !hasValue {
+		v, ok := lookup(key)
+		if !ok {
+			return nil
+		}
+		value = v
+	}
+	e.set(key, value)
+	return nil
+}
+
+// readEnvFile reads docker's env-file format: one KEY=VALUE or KEY per
+// line; blank lines and lines starting with # are skipped; the value is
+// taken as it is, quotes included.
+func readEnvFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("env file: %w", err)
+	}
+	defer f.Close()
+	var settings []string
+	lines := bufio.NewScanner(f)
+	for n := 1; lines.Scan(); n++ {
+		line := strings.TrimLeft(lines.Text(), " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if key, _, _ := strings.Cut(line, "="); key == "" || strings.ContainsAny(key, " \t") {
+			return nil, fmt.Errorf("env file %s line %d: %q is not KEY=VALUE or KEY", path, n, line)
+		}
+		settings = append(settings, line)
+	}
+	if err := lines.Err(); err != nil {
+		return nil, fmt.Errorf("env file %s: %w", path, err)
+	}
+	return settings, nil
+}
+
+// buildEnv is the container's environment: the caller's (host-filesystem
+// mode inherits it, as in the book), then each --env-file in order, then
+// each -e, later settings replacing earlier ones.
+func buildEnv(base, envFiles, envFlags []string) ([]string, error) {
+	env := newEnvironment(base)
+	var settings []string
+	for _, path := range envFiles {
+		fromFile, err := readEnvFile(path)
+		if err != nil {
+			return nil, err
+		}
+		settings = append(settings, fromFile...)
+	}
+	settings = append(settings, envFlags...)
+	for _, s := range settings {
+		if err := env.apply(s, os.LookupEnv); err != nil {
+			return nil, err
+		}
+	}
+	return env.list(), nil
+}

@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestInitMakesCommandAChild(t *testing.T) {
+	out := mustRun(t, "run", "--init", "/bin/sh", "-c", "echo pid=$$ ppid=$PPID")
+	if strings.Contains(out, "pid=1 ") || !strings.Contains(out, "ppid=1") {
+		t.Errorf("with --init the command should be a child of PID 1: %q", out)
+	}
+}
+
+func TestInitReapsZombies(t *testing.T) {
+	// An orphan re-parented to PID 1; the command never waits for it. The
+	// loop waits (boundedly) for it to die and then to be reaped.
+	script := `orphan=$(sh -c 'sleep 0.2 >/dev/null 2>&1 & echo $!')
+i=0
+while [ -e /proc/$orphan ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+if [ -e /proc/$orphan ]; then echo "left: $(cut -d' ' -f3 /proc/$orphan/stat)"; else echo reaped; fi`
+	if out := mustRun(t, "run", "--init", "/bin/sh", "-c", script); out != "reaped\n" {
+		t.Errorf("orphan under --init: %q, want reaped", out)
+	}
+}
+
+func TestInitForwardsSIGTERMToSleep(t *testing.T) {
+	// Without --init, sleep as PID 1 has no handler and ignores SIGTERM.
+	cmd := exec.Command(mydocker, "run", "--init", "/bin/sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForDescendant(t, cmd.Process.Pid, "sleep")
+	cmd.Process.Signal(syscall.SIGTERM)
+	if status := statusOf(t, cmd, cmd.Wait()); status != 143 {
+		t.Errorf("status %d, want 143", status)
+	}
+}
+
+func TestInitReturnsCommandStatus(t *testing.T) {
+	for _, c := range []struct {
+		script string
+		want   int
+	}{{"exit 0", 0}, {"exit 5", 5}, {"kill -KILL $$", 137}} {
+		if r := run(t, nil, "run", "--init", "/bin/sh", "-c", c.script); r.status != c.want {
+			t.Errorf("%q under --init: status %d, want %d (%s)", c.script, r.status, c.want, r.stderr)
+		}
+	}
+	r := run(t, nil, "run", "--init", "/no/such/command")
+	expectFailure(t, r, 127, "no such file")
+}
+
+func TestHostnameFlag(t *testing.T) {
+	if out := mustRun(t, "run", "--hostname", "box-1.example", "/bin/hostname"); out != "box-1.example\n" {
+		t.Errorf("hostname: %q", out)
+	}
+	host, _ := os.Hostname()
+	if out := mustRun(t, "run", "/bin/hostname"); out != host+"\n" {
+		t.Errorf("without --hostname the container keeps the caller's name %q, got %q", host, out)
+	}
+}
+
+func TestEnvFlags(t *testing.T) {
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "env")
+	os.WriteFile(envFile, []byte("# a comment\n\nFROM_FILE=file value\nOVERRIDE=from-file\nPASSED\n"), 0o644)
+	cmd := exec.Command(mydocker, "run",
+		"-e", "PLAIN=a b  c", "-e", "EMPTY=", "-e", "EQUALS=x=y", "--env", "PASSED_E",
+		"-e", "UNSET_IN_CALLER", "--env-file", envFile, "-e", "OVERRIDE=from-flag",
+		"/usr/bin/env")
+	cmd.Env = append(os.Environ(), "PASSED=from caller", "PASSED_E=caller e", "INHERITED=yes")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			env[k] = v
+		}
+	}
+	want := map[string]string{
+		"PLAIN": "a b  c", "EMPTY": "", "EQUALS": "x=y", "PASSED_E": "caller e",
+		"FROM_FILE": "file value", "OVERRIDE": "from-flag", "PASSED": "from caller",
+		"INHERITED": "yes",
+	}
+	for k, v := range want {
+		if got, ok := env[k]; !ok || got != v {
+			t.Errorf("%s=%q, want %q", k, got, v)
+		}
+	}
+	if _, ok := env["UNSET_IN_CALLER"]; ok {
+		t.Error("-e KEY for a variable the caller lacks should set nothing")
+	}
+}
+
+func TestWorkdirFlag(t *testing.T) {
+	dir := t.TempDir()
+	for _, flag := range []string{"-w", "--workdir"} {
+		if out := mustRun(t, "run", flag, dir, "/bin/pwd"); out != dir+"\n" {
+			t.Errorf("%s %s: pwd %q", flag, dir, out)
+		}
+	}
+}
+
+func TestProcessFlagsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	unreadable := filepath.Join(dir, "is-a-dir")
+	os.Mkdir(unreadable, 0o755)
+	badFile := filepath.Join(dir, "bad.env")
+	os.WriteFile(badFile, []byte("GOOD=1\n=oops\n"), 0o644)
+	aFile := filepath.Join(dir, "file")
+	os.WriteFile(aFile, nil, 0o644)
+	cases := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"empty -e key", []string{"-e", "=value"}, "invalid environment variable"},
+		{"-e key with space", []string{"-e", "A B=1"}, "invalid environment variable"},
+		{"missing env file", []string{"--env-file", filepath.Join(dir, "nope")}, "no such file"},
+		{"env file is a directory", []string{"--env-file", unreadable}, "is a directory"},
+		{"malformed env file", []string{"--env-file", badFile}, "line 2"},
+		{"hostname too long", []string{"--hostname", strings.Repeat("a", 65)}, "invalid hostname"},
+		{"hostname illegal characters", []string{"--hostname", "under_score"}, "invalid hostname"},
+		{"hostname leading hyphen", []string{"--hostname", "-box"}, "invalid hostname"},
+		{"empty hostname", []string{"--hostname", ""}, "invalid hostname"},
+		{"missing workdir", []string{"-w", filepath.Join(dir, "nope")}, "no such file"},
+		{"workdir is a file", []string{"-w", aFile}, "not a directory"},
+		{"relative workdir", []string{"-w", "relative"}, "absolute"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append(append([]string{"run"}, c.args...), "/bin/true")
+			expectFailure(t, run(t, nil, args...), 125, c.msg)
+		})
+	}
+}
