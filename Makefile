@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test check unit e2e demo clean
+.PHONY: all build test check unit e2e demo image clean
 
 all: build
 
@@ -27,8 +27,15 @@ unit:
 e2e:
 	$(GO) test -count=1 -v ./tests/e2e/
 
+# The busybox image tarball, from Debian's busybox-static (installed with
+# apt-get when missing, so run as root): sudo ./mydocker import busybox.tar busybox
+image: busybox.tar
+
+busybox.tar: scripts/make-busybox-image.sh
+	./scripts/make-busybox-image.sh $@
+
 demo: build
 	sudo ./scripts/book-demo.sh
 
 clean:
-	rm -f mydocker
+	rm -f mydocker busybox.tar

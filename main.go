@@ -7,7 +7,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
+	"github.com/mydocker/mydocker/image"
 	log "github.com/sirupsen/logrus"
 	"github.com/urfave/cli"
 )
@@ -26,6 +28,9 @@ func main() {
 	app.Commands = []cli.Command{
 		initCommand,
 		runCommand,
+		importCommand,
+		imagesCommand,
+		rmiCommand,
 	}
 	app.Flags = []cli.Flag{
 		cli.StringFlag{
@@ -33,6 +38,12 @@ func main() {
 			Value:  "warn",
 			Usage:  "log level: debug, info, warn, error",
 			EnvVar: "MYDOCKER_LOG_LEVEL",
+		},
+		cli.StringFlag{
+			Name:   "root",
+			Value:  image.DefaultRoot,
+			Usage:  "where images and container layers are kept",
+			EnvVar: "MYDOCKER_ROOT",
 		},
 		cli.StringFlag{
 			Name:  "log-format",
@@ -50,6 +61,9 @@ func main() {
 		fail(err)
 	}
 }
+
+// storeRoot is --root: the image store and container layers live below it.
+var storeRoot string
 
 // logArgs are the global flags handed on to "mydocker init", so that the
 // inside of the container logs the same way as the outside.
@@ -71,6 +85,10 @@ func setUpLogging(ctx *cli.Context) error {
 		log.SetFormatter(&log.TextFormatter{})
 	default:
 		return usageErrorf("invalid --log-format %q: use json or text", format)
+	}
+	storeRoot = ctx.GlobalString("root")
+	if !filepath.IsAbs(storeRoot) {
+		return usageErrorf("invalid --root %q: it must be an absolute path", storeRoot)
 	}
 	logArgs = []string{"--log-level=" + level.String(), "--log-format=" + ctx.GlobalString("log-format")}
 	return nil

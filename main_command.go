@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/image"
 	log "github.com/sirupsen/logrus"
 	"github.com/urfave/cli"
 )
@@ -14,9 +15,11 @@ var envSettings = &cli.StringSlice{}
 var runCommand = cli.Command{
 	Name:  "run",
 	Usage: "run COMMAND in new UTS, PID, mount, network and IPC namespaces",
-	UsageText: `mydocker run [flags] COMMAND [ARG...]
+	UsageText: `mydocker run [flags] [IMAGE] COMMAND [ARG...]
 
-   Everything from COMMAND on belongs to COMMAND: mydocker run -ti /bin/ls -l /`,
+   Everything from COMMAND on belongs to COMMAND: mydocker run -ti /bin/ls -l /
+   When the first argument names an imported image, the container runs in it
+   (mydocker run -ti busybox sh); otherwise on the host's files, or in --rootfs.`,
 	Flags: []cli.Flag{
 		cli.BoolFlag{Name: "interactive, i", Usage: "keep stdin attached (else it is /dev/null)"},
 		cli.BoolFlag{Name: "tty, t", Usage: "give the container a pseudo-terminal of its own (when stdin is a terminal)"},
@@ -29,7 +32,10 @@ var runCommand = cli.Command{
 		cli.StringSliceFlag{Name: "e", Usage: "set KEY=VALUE, or pass the caller's KEY (repeatable)", Value: envSettings},
 		cli.StringSliceFlag{Name: "env", Usage: "same as -e", Value: envSettings},
 		cli.StringSliceFlag{Name: "env-file", Usage: "read KEY=VALUE lines from a file (repeatable)"},
-		cli.StringFlag{Name: "workdir, w", Usage: "the command's working directory (absolute; default: the caller's)"},
+		cli.StringFlag{Name: "workdir, w", Usage: "the command's working directory (absolute; default: the caller's, or / in an image)"},
+		cli.StringSliceFlag{Name: "volume, v", Usage: "bind-mount HOST:CONTAINER[:ro] (repeatable; image or --rootfs only)"},
+		cli.StringFlag{Name: "rootfs", Usage: "run in this root filesystem directory, as it is"},
+		cli.BoolFlag{Name: "read-only", Usage: "make the container's root read-only (image or --rootfs only)"},
 	},
 	// Flags stop at COMMAND: without this, urfave/cli would move the -l of
 	// `run /bin/ls -l` in front of COMMAND and take it as its own.
@@ -55,11 +61,46 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		return runOptions{}, usageErrorf("run: the command is an empty string")
 	}
 	both := ctx.Bool("ti")
+	opts := runOptions{
+		interactive: both || ctx.Bool("interactive"),
+		tty:         both || ctx.Bool("tty"),
+		rootfs:      ctx.String("rootfs"),
+	}
+	// The image-or-command rule: with --rootfs, everything is COMMAND;
+	// else a first argument naming an imported image is the image. Image
+	// names never contain "/", so a path is always a command.
+	if opts.rootfs != "" {
+		if fi, err := os.Stat(opts.rootfs); err != nil || !fi.IsDir() {
+			return runOptions{}, usageErrorf("--rootfs %q: not a directory", opts.rootfs)
+		}
+	} else if image.NewStore(storeRoot).Exists(args[0]) {
+		opts.image, args = args[0], args[1:]
+		if len(args) == 0 {
+			return runOptions{}, usageErrorf("run %s: the image has no default command; give one: mydocker run %s COMMAND", opts.image, opts.image)
+		}
+		if args[0] == "" {
+			return runOptions{}, usageErrorf("run: the command is an empty string")
+		}
+	}
+	ownRoot := opts.image != "" || opts.rootfs != ""
 	cfg := &container.Config{
 		Args:     args,
 		Hostname: ctx.String("hostname"),
 		Workdir:  ctx.String("workdir"),
 		Init:     ctx.Bool("init"),
+		ReadOnly: ctx.Bool("read-only"),
+	}
+	for _, spec := range ctx.StringSlice("volume") {
+		v, err := parseVolume(spec)
+		if err != nil {
+			return runOptions{}, usageErrorf("%v", err)
+		}
+		cfg.Volumes = append(cfg.Volumes, v)
+	}
+	if !ownRoot && (len(cfg.Volumes) > 0 || cfg.ReadOnly) {
+		// On the host's own filesystem a mount point would have to be
+		// created on the host, and "read-only" would mean the host's "/".
+		return runOptions{}, usageErrorf("-v and --read-only need an image or --rootfs")
 	}
 	if ctx.IsSet("hostname") {
 		if err := validHostname(cfg.Hostname); err != nil {
@@ -71,16 +112,25 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 			return runOptions{}, usageErrorf("%v", err)
 		}
 	}
-	env, err := buildEnv(os.Environ(), ctx.StringSlice("env-file"), *envSettings)
+	baseEnv := os.Environ() // host mode inherits the caller's, as in the book
+	if ownRoot {
+		id, err := container.NewID()
+		if err != nil {
+			return runOptions{}, err
+		}
+		opts.id = id
+		if cfg.Hostname == "" {
+			cfg.Hostname = id // docker's default
+		}
+		baseEnv = imageEnv(cfg.Hostname, opts.tty)
+	}
+	env, err := buildEnv(baseEnv, ctx.StringSlice("env-file"), *envSettings)
 	if err != nil {
 		return runOptions{}, usageErrorf("%v", err)
 	}
 	cfg.Env = env
-	return runOptions{
-		interactive: both || ctx.Bool("interactive"),
-		tty:         both || ctx.Bool("tty"),
-		config:      cfg,
-	}, nil
+	opts.config = cfg
+	return opts, nil
 }
 
 // initCommand is the inside of the container: run re-executes this binary
@@ -100,5 +150,43 @@ var initCommand = cli.Command{
 		log.Debugf("init failed: %v", err)
 		os.Exit(statusOf(err))
 		return nil
+	},
+}
+
+var importCommand = cli.Command{
+	Name:         "import",
+	Usage:        "unpack a root filesystem tarball (plain or gzip) into the image store",
+	ArgsUsage:    "TARBALL NAME",
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if len(ctx.Args()) != 2 {
+			return usageErrorf("import needs two arguments: mydocker import TARBALL NAME")
+		}
+		return importImage(ctx.Args()[0], ctx.Args()[1])
+	},
+}
+
+var imagesCommand = cli.Command{
+	Name:         "images",
+	Usage:        "list the images in the store",
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if len(ctx.Args()) != 0 {
+			return usageErrorf("images takes no arguments")
+		}
+		return listImages(os.Stdout)
+	},
+}
+
+var rmiCommand = cli.Command{
+	Name:         "rmi",
+	Usage:        "remove images from the store",
+	ArgsUsage:    "NAME [NAME...]",
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if len(ctx.Args()) == 0 {
+			return usageErrorf("rmi needs an image name: mydocker rmi NAME")
+		}
+		return removeImages(ctx.Args())
 	},
 }

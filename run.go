@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"os/signal"
 	"syscall"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/image"
 	"github.com/mydocker/mydocker/terminal"
 	log "github.com/sirupsen/logrus"
 )
@@ -14,6 +18,9 @@ import (
 type runOptions struct {
 	interactive bool
 	tty         bool
+	image       string // run in this image (chapter 4)
+	rootfs      string // or in this directory, as it is
+	id          string // the container's ID, with an image or rootfs
 	config      *container.Config
 }
 
@@ -29,6 +36,14 @@ var forwardedSignals = []os.Signal{
 func Run(opts runOptions) error {
 	if os.Geteuid() != 0 {
 		return usageErrorf("run needs root privileges (try sudo)")
+	}
+
+	if opts.image != "" || opts.rootfs != "" {
+		cleanup, err := prepareRootfs(&opts)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
 	}
 
 	stdio := container.Stdio{Out: os.Stdout, Err: os.Stderr}
@@ -86,7 +101,7 @@ func Run(opts runOptions) error {
 		console.WaitOutput()
 	}
 	if startErr != nil {
-		return startErr // a *container.StartError carries 126, 127 or 125
+		return explainStartError(startErr, opts) // a *container.StartError carries 126, 127 or 125
 	}
 	if waitErr != nil {
 		return waitErr
@@ -127,4 +142,92 @@ func relaySignals(signals <-chan os.Signal, container *os.Process, console *term
 			_ = container.Signal(sig)
 		}
 	}
+}
+
+// prepareRootfs makes the host-side pieces of a container with its own
+// root: its workspace (overlay layer, /etc files) and missing volume
+// directories. The returned cleanup removes the workspace, and on a failed
+// start the volume directories it created.
+func prepareRootfs(opts *runOptions) (cleanup func(), err error) {
+	// Containers whose mydocker was killed left their directories behind.
+	if _, err := container.CleanStale(storeRoot); err != nil {
+		log.Warnf("cleaning stale containers: %v", err)
+	}
+	cfg := opts.config
+	ws, err := container.NewWorkspace(storeRoot, opts.id, opts.image)
+	if err != nil {
+		return nil, err
+	}
+	var createdVolumes []string
+	cleanup = func() {
+		if err := ws.Remove(); err != nil {
+			log.Warnf("%v", err)
+		}
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+			for _, dir := range createdVolumes {
+				os.RemoveAll(dir)
+			}
+		}
+	}()
+
+	if opts.image != "" {
+		img, err := image.NewStore(storeRoot).Get(opts.image)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Rootfs = ws.Path("merged")
+		cfg.LowerDir, cfg.UpperDir, cfg.WorkDir = img.Rootfs, ws.Path("upper"), ws.Path("work")
+	} else {
+		if cfg.Rootfs, err = filepath.Abs(opts.rootfs); err != nil {
+			return nil, err
+		}
+	}
+	if err := ws.WriteEtcFiles(cfg.Hostname); err != nil {
+		return nil, err
+	}
+	cfg.EtcDir = ws.Dir
+	for _, v := range cfg.Volumes {
+		created, err := mkdirAllReporting(v.Source)
+		if err != nil {
+			return nil, fmt.Errorf("volume %s: %w", v.Source, err)
+		}
+		if created != "" {
+			createdVolumes = append(createdVolumes, created)
+		}
+	}
+	return cleanup, nil
+}
+
+// mkdirAllReporting is os.MkdirAll that returns the topmost directory it
+// created ("" when dir existed), so a failed run can take it back.
+func mkdirAllReporting(dir string) (string, error) {
+	top := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		top = d
+		if d == filepath.Dir(d) {
+			break
+		}
+	}
+	return top, os.MkdirAll(dir, 0o755)
+}
+
+// explainStartError adds the image-or-command rule to "not found": a user
+// who typed `run busybox sh` before importing busybox gets told why.
+func explainStartError(err error, opts runOptions) error {
+	var se *container.StartError
+	name := opts.config.Args[0]
+	if errors.As(err, &se) && se.Status == container.StatusNotFound &&
+		opts.image == "" && opts.rootfs == "" && image.ValidName(name) {
+		return &container.StartError{
+			Status:  se.Status,
+			Message: fmt.Sprintf("%s (and no image %q in %s)", se.Message, name, storeRoot),
+		}
+	}
+	return err
 }

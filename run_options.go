@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mydocker/mydocker/container"
 )
 
 // validHostname checks a --hostname value the way the kernel and RFC 1123
@@ -135,4 +137,53 @@ func buildEnv(base, envFiles, envFlags []string) ([]string, error) {
 		}
 	}
 	return env.list(), nil
+}
+
+// parseVolume reads one -v HOST:CONTAINER[:ro|:rw]. Both paths must be
+// absolute; CONTAINER may not be "/" nor lie in /proc, /dev or /sys, which
+// the runtime itself mounts.
+func parseVolume(spec string) (container.Volume, error) {
+	parts := strings.Split(spec, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return container.Volume{}, fmt.Errorf("invalid volume %q: want HOST:CONTAINER or HOST:CONTAINER:ro", spec)
+	}
+	v := container.Volume{Source: filepath.Clean(parts[0]), Target: filepath.Clean(parts[1])}
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "ro":
+			v.ReadOnly = true
+		case "rw":
+		default:
+			return v, fmt.Errorf("invalid volume %q: mode %q is not ro or rw", spec, parts[2])
+		}
+	}
+	if parts[0] == "" || !filepath.IsAbs(parts[0]) {
+		return v, fmt.Errorf("invalid volume %q: the host path must be absolute", spec)
+	}
+	if parts[1] == "" || !filepath.IsAbs(parts[1]) {
+		return v, fmt.Errorf("invalid volume %q: the container path must be absolute", spec)
+	}
+	if v.Target == "/" {
+		return v, fmt.Errorf("invalid volume %q: cannot mount over the container's /", spec)
+	}
+	for _, reserved := range []string{"/proc", "/dev", "/sys"} {
+		if v.Target == reserved || strings.HasPrefix(v.Target, reserved+"/") {
+			return v, fmt.Errorf("invalid volume %q: %s belongs to the runtime", spec, reserved)
+		}
+	}
+	return v, nil
+}
+
+// imageEnv is the environment an image-mode container starts from, as
+// docker gives it, instead of the caller's.
+func imageEnv(hostname string, tty bool) []string {
+	env := []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOSTNAME=" + hostname,
+		"HOME=/root",
+	}
+	if tty {
+		env = append(env, "TERM=xterm")
+	}
+	return env
 }

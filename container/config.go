@@ -27,6 +27,28 @@ type Config struct {
 	// Init runs a small init as PID 1 with the command as its child
 	// (--init) instead of exec'ing the command as PID 1.
 	Init bool
+
+	// Rootfs, when set, is the directory init pivots into (chapter 4):
+	// the overlay mount point for an image, or the --rootfs directory.
+	// Empty means the host's filesystem, as in chapter 3.
+	Rootfs string
+	// LowerDir, UpperDir and WorkDir are the overlay's layers; an empty
+	// LowerDir means Rootfs is used as it is (--rootfs).
+	LowerDir, UpperDir, WorkDir string
+	// EtcDir holds the hostname, hosts and resolv.conf files that are
+	// bind-mounted over the image's.
+	EtcDir string
+	// Volumes are bind mounts from the host (-v).
+	Volumes []Volume
+	// ReadOnly makes the container's root read-only (--read-only).
+	ReadOnly bool
+}
+
+// Volume is one -v HOST:CONTAINER[:ro].
+type Volume struct {
+	Source   string // absolute path on the host
+	Target   string // absolute path inside the container
+	ReadOnly bool
 }
 
 // The wire format is that of /proc/PID/environ: "key=value" records, each
@@ -44,6 +66,16 @@ const (
 	keyWorkdir  = "workdir"
 	keyTTY      = "tty"
 	keyInit     = "init"
+	keyRootfs   = "rootfs"
+	keyLower    = "lowerdir"
+	keyUpper    = "upperdir"
+	keyWork     = "workdir-overlay"
+	keyEtc      = "etcdir"
+	keyReadOnly = "readonly"
+	// A volume is three records in a row: source, target, mode.
+	keyVolumeSource = "volume-source"
+	keyVolumeTarget = "volume-target"
+	keyVolumeMode   = "volume-mode"
 )
 
 // WriteConfig sends cfg to init.
@@ -78,6 +110,21 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	add(keyWorkdir, cfg.Workdir)
 	addFlag(keyTTY, cfg.TTY)
 	addFlag(keyInit, cfg.Init)
+	add(keyRootfs, cfg.Rootfs)
+	add(keyLower, cfg.LowerDir)
+	add(keyUpper, cfg.UpperDir)
+	add(keyWork, cfg.WorkDir)
+	add(keyEtc, cfg.EtcDir)
+	addFlag(keyReadOnly, cfg.ReadOnly)
+	for _, v := range cfg.Volumes {
+		add(keyVolumeSource, v.Source)
+		add(keyVolumeTarget, v.Target)
+		mode := "rw"
+		if v.ReadOnly {
+			mode = "ro"
+		}
+		add(keyVolumeMode, mode)
+	}
 	if err != nil {
 		return err
 	}
@@ -117,6 +164,30 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.TTY = value == "1"
 		case keyInit:
 			cfg.Init = value == "1"
+		case keyRootfs:
+			cfg.Rootfs = value
+		case keyLower:
+			cfg.LowerDir = value
+		case keyUpper:
+			cfg.UpperDir = value
+		case keyWork:
+			cfg.WorkDir = value
+		case keyEtc:
+			cfg.EtcDir = value
+		case keyReadOnly:
+			cfg.ReadOnly = value == "1"
+		case keyVolumeSource:
+			cfg.Volumes = append(cfg.Volumes, Volume{Source: value})
+		case keyVolumeTarget, keyVolumeMode:
+			if len(cfg.Volumes) == 0 {
+				return nil, fmt.Errorf("read container config: %s before %s", key, keyVolumeSource)
+			}
+			v := &cfg.Volumes[len(cfg.Volumes)-1]
+			if key == keyVolumeTarget {
+				v.Target = value
+			} else {
+				v.ReadOnly = value == "ro"
+			}
 		default:
 			return nil, fmt.Errorf("read container config: unknown key %q", key)
 		}

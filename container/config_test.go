@@ -39,6 +39,16 @@ func TestConfigRoundTripKeepsEveryField(t *testing.T) {
 		Workdir:  "/tmp/some dir",
 		TTY:      true,
 		Init:     true,
+		Rootfs:   "/var/lib/mydocker/containers/abc/merged",
+		LowerDir: "/var/lib/mydocker/images/busybox/rootfs",
+		UpperDir: "/u",
+		WorkDir:  "/w",
+		EtcDir:   "/e",
+		Volumes: []Volume{
+			{Source: "/srv/data", Target: "/data"},
+			{Source: "/srv/ro dir", Target: "/ro", ReadOnly: true},
+		},
+		ReadOnly: true,
 	}
 	var buf bytes.Buffer
 	if err := WriteConfig(&buf, want); err != nil {

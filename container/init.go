@@ -59,7 +59,7 @@ func initContainer(status *os.File) *StartError {
 	}
 	log.Infof("command %q", cfg.Args)
 
-	if err := setUpMounts(); err != nil {
+	if err := setUpMounts(cfg); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
 	if cfg.Hostname != "" {
@@ -99,8 +99,9 @@ func envValue(env []string, key string) string {
 	return value
 }
 
-// setUpMounts gives the container its own /proc.
-func setUpMounts() error {
+// setUpMounts gives the container its own /proc, and with an image or
+// --rootfs its own root filesystem.
+func setUpMounts(cfg *Config) error {
 	// The new mount namespace starts as a copy of the host's, with the
 	// same propagation. On systemd hosts "/" is a shared mount, so the
 	// /proc mount below would propagate back to the host and leave the
@@ -110,14 +111,14 @@ func setUpMounts() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mount tree private: %w", err)
 	}
+	if cfg.Rootfs != "" {
+		return setUpRootfs(cfg)
+	}
 	// A new proc instance shows this PID namespace, so `ps` sees only the
 	// container's processes. Nothing on it needs to be executed, set-uid
 	// or a device node.
 	const procFlags = unix.MS_NOEXEC | unix.MS_NOSUID | unix.MS_NODEV
-	if err := unix.Mount("proc", "/proc", "proc", procFlags, ""); err != nil {
-		return fmt.Errorf("mount proc on /proc: %w", err)
-	}
-	return nil
+	return mount("proc", "/proc", "proc", procFlags, "")
 }
 
 // lookCommand finds name as a shell would: as it is when it contains a

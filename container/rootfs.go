@@ -1,0 +1,222 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	log "github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// setUpRootfs gives the container its own root filesystem (the book's
+// chapter 4) and pivots into it. The whole mount tree is already private
+// (setUpMounts), so nothing below reaches the host's mount table, and
+// pivot_root does not fail with EINVAL as it does on a shared "/" (issue
+// #62 of the book's project).
+func setUpRootfs(cfg *Config) error {
+	newRoot := cfg.Rootfs
+	if cfg.LowerDir != "" {
+		// The image, read-only, below the container's own layer: writes land
+		// in UpperDir, so the image never changes and two containers of one
+		// image never see each other's files. (The book used AUFS, which was
+		// never merged into Linux; overlayfs is the mainline equivalent.)
+		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", cfg.LowerDir, cfg.UpperDir, cfg.WorkDir)
+		if err := mount("overlay", newRoot, "overlay", 0, opts); err != nil {
+			return err
+		}
+	} else {
+		// --rootfs: pivot_root wants new_root to be a mount point.
+		if err := mount(newRoot, newRoot, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
+		}
+	}
+
+	// Every mount point is created through os.Root, which refuses a path
+	// that leaves newRoot through a symbolic link planted in the image
+	// (an image whose /proc is a link to the host's /etc, say).
+	root, err := os.OpenRoot(newRoot)
+	if err != nil {
+		return fmt.Errorf("open new root: %w", err)
+	}
+	defer root.Close()
+	in := func(path string) string { return filepath.Join(newRoot, path) }
+
+	const noexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	steps := []struct {
+		target, fstype, source, data string
+		flags                        uintptr
+	}{
+		{"proc", "proc", "proc", "", noexec},
+		// The new network namespace's view of /sys, read-only.
+		{"sys", "sysfs", "sysfs", "", noexec | unix.MS_RDONLY},
+		// /dev is a small tmpfs of our own with just the usual nodes, not
+		// the host's /dev with its disks.
+		{"dev", "tmpfs", "tmpfs", "mode=755,size=65536k", unix.MS_NOSUID | unix.MS_STRICTATIME},
+	}
+	for _, s := range steps {
+		if err := root.MkdirAll(s.target, 0o755); err != nil {
+			return fmt.Errorf("create /%s in the container: %w", s.target, err)
+		}
+		if err := mount(s.source, in(s.target), s.fstype, s.flags, s.data); err != nil {
+			return err
+		}
+	}
+	if err := populateDev(root, in); err != nil {
+		return err
+	}
+	for _, name := range []string{"hostname", "hosts", "resolv.conf"} {
+		target := "etc/" + name
+		if err := createMountPoint(root, target, false); err != nil {
+			return err
+		}
+		if err := mount(filepath.Join(cfg.EtcDir, name), in(target), "", unix.MS_BIND, ""); err != nil {
+			return err
+		}
+	}
+	for _, v := range cfg.Volumes {
+		if err := mountVolume(root, in, v); err != nil {
+			return err
+		}
+	}
+	if cfg.ReadOnly {
+		if err := root.MkdirAll("tmp", 0o755); err != nil {
+			return fmt.Errorf("create /tmp in the container: %w", err)
+		}
+		if err := mount("tmpfs", in("tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+			return err
+		}
+		// Last, once every mount point exists: only the root mount itself
+		// turns read-only; /proc, /dev, /tmp and volumes are mounts of
+		// their own and keep their flags.
+		if err := mount("", newRoot, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return err
+		}
+	}
+	return pivotRoot(newRoot)
+}
+
+// pivotRoot makes newRoot the container's "/" and detaches the old root,
+// so nothing of the host's filesystem is reachable from inside.
+func pivotRoot(newRoot string) error {
+	if err := unix.Chdir(newRoot); err != nil {
+		return fmt.Errorf("chdir to new root: %w", err)
+	}
+	// pivot_root(".", ".") stacks the old root on top of the new one at
+	// "/", which spares the book's temporary .pivot_root directory (and
+	// so works on a read-only root); unmounting "." then takes the old
+	// root away. MNT_DETACH because the host's mounts are busy.
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root to %s: %w", newRoot, err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	log.Infof("pivot_root: %s is now /", newRoot)
+	return unix.Chdir("/")
+}
+
+// populateDev fills the container's /dev tmpfs.
+func populateDev(root *os.Root, in func(string) string) error {
+	devices := []struct {
+		name         string
+		major, minor uint32
+	}{
+		{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+		{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+	}
+	for _, d := range devices {
+		path := in("dev/" + d.name)
+		if err := unix.Mknod(path, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
+			return fmt.Errorf("mknod %s: %w", path, err)
+		}
+		// mknod's mode is filtered by the umask.
+		if err := unix.Chmod(path, 0o666); err != nil {
+			return fmt.Errorf("chmod %s: %w", path, err)
+		}
+	}
+	for _, dir := range []string{"dev/pts", "dev/shm"} {
+		if err := root.Mkdir(dir, 0o755); err != nil {
+			return fmt.Errorf("create /%s: %w", dir, err)
+		}
+	}
+	// A devpts instance of the container's own: its ptys are numbered
+	// from 0 and invisible to the host's /dev/pts.
+	if err := mount("devpts", in("dev/pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
+		"newinstance,ptmxmode=0666,mode=0620,gid=5"); err != nil {
+		return err
+	}
+	if err := mount("shm", in("dev/shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC,
+		"mode=1777,size=65536k"); err != nil {
+		return err
+	}
+	links := [][2]string{
+		{"pts/ptmx", "dev/ptmx"}, {"/proc/self/fd", "dev/fd"},
+		{"/proc/self/fd/0", "dev/stdin"}, {"/proc/self/fd/1", "dev/stdout"}, {"/proc/self/fd/2", "dev/stderr"},
+	}
+	for _, l := range links {
+		if err := root.Symlink(l[0], l[1]); err != nil {
+			return fmt.Errorf("create /%s: %w", l[1], err)
+		}
+	}
+	return nil
+}
+
+// mountVolume bind-mounts a host directory or file into the container.
+func mountVolume(root *os.Root, in func(string) string, v Volume) error {
+	fi, err := os.Stat(v.Source)
+	if err != nil {
+		return fmt.Errorf("volume %s: %w", v.Source, err)
+	}
+	target := strings.TrimPrefix(filepath.Clean(v.Target), "/")
+	if err := createMountPoint(root, target, fi.IsDir()); err != nil {
+		return err
+	}
+	if err := mount(v.Source, in(target), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if v.ReadOnly {
+		// A bind mount ignores MS_RDONLY on creation: it takes a remount.
+		if err := mount("", in(target), "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createMountPoint makes sure path exists inside root, as a directory or
+// an empty file, without following a link out of root.
+func createMountPoint(root *os.Root, path string, dir bool) error {
+	if dir {
+		if err := root.MkdirAll(path, 0o755); err != nil {
+			return fmt.Errorf("create mount point /%s: %w", path, err)
+		}
+		return nil
+	}
+	if parent := filepath.Dir(path); parent != "." {
+		if err := root.MkdirAll(parent, 0o755); err != nil {
+			return fmt.Errorf("create mount point /%s: %w", path, err)
+		}
+	}
+	f, err := root.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o644)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create mount point /%s: %w", path, err)
+	}
+	if f != nil {
+		f.Close()
+	}
+	return nil
+}
+
+// mount is unix.Mount with the context an error message needs, and the
+// info-level log line that lets a student watch each step.
+func mount(source, target, fstype string, flags uintptr, data string) error {
+	log.Infof("mount %s on %s (type %q, flags %#x, %q)", source, target, fstype, flags, data)
+	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", source, target, err)
+	}
+	return nil
+}

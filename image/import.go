@@ -1,0 +1,231 @@
+package image
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Import unpacks the root filesystem tarball at tarball (plain or gzip)
+// into the store as name. It is all or nothing: the tarball is unpacked
+// into a hidden directory that is renamed into place only when every entry
+// has been checked and written, and removed on any failure.
+//
+// Hostile entries are refused, not skipped: absolute names, names with a
+// ".." component, anything written through a symbolic link (os.Root
+// refuses to leave the unpack directory), links whose target leaves it,
+// and device nodes.
+func (s *Store) Import(tarball, name string) (err error) {
+	if !ValidName(name) {
+		return fmt.Errorf("invalid image name %q: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+	}
+	if s.Exists(name) {
+		return fmt.Errorf("image %q already exists (remove it with 'mydocker rmi %s')", name, name)
+	}
+	f, err := os.Open(tarball)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("import: create image store: %w", err)
+	}
+	staging, err := os.MkdirTemp(s.dir, ".import-"+name+"-")
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(staging)
+		}
+	}()
+	rootfs := filepath.Join(staging, "rootfs")
+	if err := os.Mkdir(rootfs, 0o755); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	size, err := unpack(f, rootfs)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", tarball, err)
+	}
+	if err := os.WriteFile(filepath.Join(staging, "size"), []byte(strconv.FormatInt(size, 10)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	if err := os.Rename(staging, s.imageDir(name)); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	return nil
+}
+
+// decompressed returns r itself, or a gzip reader when r starts with the
+// gzip magic bytes.
+func decompressed(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(r)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		return gzip.NewReader(br)
+	}
+	return br, nil
+}
+
+// unpack writes the tarball r under dir and returns the bytes written.
+func unpack(r io.Reader, dir string) (int64, error) {
+	r, err := decompressed(r)
+	if err != nil {
+		return 0, fmt.Errorf("corrupt archive: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
+
+	tr := tar.NewReader(r)
+	var size int64
+	var dirs []*tar.Header
+	entries := 0
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("corrupt archive: %w", err)
+		}
+		entries++
+		name, err := entryName(hdr.Name)
+		if err != nil {
+			return 0, err
+		}
+		if name == "." {
+			continue
+		}
+		n, err := writeEntry(root, name, hdr, tr)
+		if err != nil {
+			return 0, err
+		}
+		size += n
+		if hdr.Typeflag == tar.TypeDir {
+			dirs = append(dirs, hdr)
+		}
+	}
+	if entries == 0 {
+		return 0, errors.New("corrupt archive: no entries")
+	}
+	// Directory times last: writing their contents changed them.
+	for _, hdr := range dirs {
+		name, _ := entryName(hdr.Name)
+		_ = root.Chtimes(name, hdr.AccessTime, hdr.ModTime)
+	}
+	return size, nil
+}
+
+// entryName checks and cleans an archive entry's name.
+func entryName(raw string) (string, error) {
+	if strings.HasPrefix(raw, "/") {
+		return "", fmt.Errorf("refused: entry %q has an absolute path", raw)
+	}
+	for _, part := range strings.Split(raw, "/") {
+		if part == ".." {
+			return "", fmt.Errorf("refused: entry %q leaves the image (..)", raw)
+		}
+	}
+	return path.Clean(raw), nil
+}
+
+func writeEntry(root *os.Root, name string, hdr *tar.Header, body io.Reader) (int64, error) {
+	mode := fs.FileMode(hdr.Mode) & fs.ModePerm
+	if parent := path.Dir(name); parent != "." {
+		// Archives may omit directory entries; the kernel-side walk of
+		// os.Root still refuses a parent that is a link leading out.
+		if err := root.MkdirAll(parent, 0o755); err != nil {
+			return 0, refused(hdr.Name, err)
+		}
+	}
+	var written int64
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := root.Mkdir(name, mode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return 0, refused(hdr.Name, err)
+		}
+	case tar.TypeReg, tar.TypeRegA:
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+		if err != nil {
+			return 0, refused(hdr.Name, err)
+		}
+		written, err = io.Copy(f, body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return 0, fmt.Errorf("write %q: %w", hdr.Name, err)
+		}
+	case tar.TypeSymlink:
+		// The link itself may point anywhere (/bin/busybox is normal in a
+		// root filesystem: it is resolved inside the container). Writing
+		// through it later is what os.Root refuses.
+		if err := root.Symlink(hdr.Linkname, name); err != nil {
+			return 0, refused(hdr.Name, err)
+		}
+	case tar.TypeLink:
+		target, err := entryName(hdr.Linkname)
+		if err != nil {
+			return 0, err
+		}
+		if err := root.Link(target, name); err != nil {
+			return 0, refused(hdr.Name, err)
+		}
+		return 0, nil
+	case tar.TypeChar, tar.TypeBlock:
+		return 0, fmt.Errorf("refused: entry %q is a device node (a container's /dev is made at run time)", hdr.Name)
+	case tar.TypeFifo:
+		return 0, fmt.Errorf("refused: entry %q is a FIFO", hdr.Name)
+	case tar.TypeXGlobalHeader:
+		return 0, nil
+	default:
+		return 0, fmt.Errorf("refused: entry %q has unsupported type %q", hdr.Name, hdr.Typeflag)
+	}
+	// Only root can give files away; an unprivileged import (--root in
+	// one's own directory) keeps them as the importing user's, as tar does.
+	if os.Geteuid() == 0 {
+		if err := root.Lchown(name, hdr.Uid, hdr.Gid); err != nil {
+			return 0, fmt.Errorf("chown %q: %w", hdr.Name, err)
+		}
+	}
+	if hdr.Typeflag != tar.TypeSymlink {
+		// chown clears set-user-ID bits: set the full mode after it.
+		if err := root.Chmod(name, fs.FileMode(hdr.Mode)&fs.ModePerm|modeBits(hdr.Mode)); err != nil {
+			return 0, fmt.Errorf("chmod %q: %w", hdr.Name, err)
+		}
+		_ = root.Chtimes(name, hdr.AccessTime, hdr.ModTime)
+	}
+	return written, nil
+}
+
+// modeBits turns tar's set-user-ID, set-group-ID and sticky bits into Go's.
+func modeBits(mode int64) fs.FileMode {
+	var m fs.FileMode
+	if mode&04000 != 0 {
+		m |= fs.ModeSetuid
+	}
+	if mode&02000 != 0 {
+		m |= fs.ModeSetgid
+	}
+	if mode&01000 != 0 {
+		m |= fs.ModeSticky
+	}
+	return m
+}
+
+func refused(entry string, err error) error {
+	return fmt.Errorf("refused: entry %q: %w", entry, err)
+}

@@ -1,0 +1,116 @@
+// Package image is mydocker's image store, the book's chapter 4: an image is
+// a plain root filesystem unpacked from a tarball (`docker export`, or the
+// busybox image `make image` builds) into ROOT/images/NAME/rootfs, used
+// read-only as the lower layer of each container's overlay.
+package image
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultRoot is where images and container layers live unless --root or
+// MYDOCKER_ROOT says otherwise.
+const DefaultRoot = "/var/lib/mydocker"
+
+// Store is the image directory under a mydocker root.
+type Store struct {
+	dir string // ROOT/images
+}
+
+// Image is one imported image.
+type Image struct {
+	Name    string
+	Rootfs  string // the unpacked root filesystem
+	Size    int64  // bytes, as unpacked
+	Created time.Time
+}
+
+// ErrNotFound is returned for a name that is not in the store.
+var ErrNotFound = errors.New("no such image")
+
+// validName is docker's rule for a repository name component, without
+// slashes, so an image name can never be mistaken for a path.
+var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,127}$`)
+
+// ValidName reports whether name can name an image.
+func ValidName(name string) bool { return validName.MatchString(name) }
+
+// NewStore opens the store under root (it need not exist yet).
+func NewStore(root string) *Store { return &Store{dir: filepath.Join(root, "images")} }
+
+func (s *Store) imageDir(name string) string { return filepath.Join(s.dir, name) }
+
+// Exists reports whether name is an imported image. It is cheap (one stat),
+// because run asks it for every COMMAND that could be an image name.
+func (s *Store) Exists(name string) bool {
+	if !ValidName(name) {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(s.imageDir(name), "rootfs"))
+	return err == nil && fi.IsDir()
+}
+
+// Get returns the image called name.
+func (s *Store) Get(name string) (*Image, error) {
+	if !s.Exists(name) {
+		return nil, fmt.Errorf("image %q: %w", name, ErrNotFound)
+	}
+	dir := s.imageDir(name)
+	img := &Image{Name: name, Rootfs: filepath.Join(dir, "rootfs")}
+	if data, err := os.ReadFile(filepath.Join(dir, "size")); err == nil {
+		img.Size, _ = strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "size")); err == nil {
+		img.Created = fi.ModTime()
+	}
+	return img, nil
+}
+
+// List returns every image, by name.
+func (s *Store) List() ([]*Image, error) {
+	entries, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	var images []*Image
+	for _, e := range entries {
+		if img, err := s.Get(e.Name()); err == nil {
+			images = append(images, img)
+		}
+	}
+	sort.Slice(images, func(i, j int) bool { return images[i].Name < images[j].Name })
+	return images, nil
+}
+
+// Remove deletes the image called name. The caller checks that no running
+// container uses it.
+func (s *Store) Remove(name string) error {
+	if !s.Exists(name) {
+		return fmt.Errorf("image %q: %w", name, ErrNotFound)
+	}
+	// Rename first: a half-removed image must never look like an image.
+	trash, err := os.MkdirTemp(s.dir, ".remove-"+name+"-")
+	if err != nil {
+		return fmt.Errorf("remove image %q: %w", name, err)
+	}
+	if err := os.Rename(s.imageDir(name), filepath.Join(trash, name)); err != nil {
+		os.Remove(trash)
+		return fmt.Errorf("remove image %q: %w", name, err)
+	}
+	if err := os.RemoveAll(trash); err != nil {
+		return fmt.Errorf("remove image %q: %w", name, err)
+	}
+	return nil
+}
