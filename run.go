@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/mydocker/mydocker/container"
@@ -34,6 +34,7 @@ var forwardedSignals = []os.Signal{
 // Run starts the container, relays its terminal and signals, waits for it
 // and ends with its exit status.
 func Run(opts runOptions) error {
+	startFailed := true
 	if os.Geteuid() != 0 {
 		return usageErrorf("run needs root privileges (try sudo)")
 	}
@@ -43,7 +44,9 @@ func Run(opts runOptions) error {
 		if err != nil {
 			return err
 		}
-		defer cleanup()
+		// The workspace goes on every path; volume directories that run
+		// created go too when the command never started.
+		defer func() { cleanup(startFailed) }()
 	}
 
 	stdio := container.Stdio{Out: os.Stdout, Err: os.Stderr}
@@ -89,6 +92,8 @@ func Run(opts runOptions) error {
 		// The container never ran its command, or cannot be talked to:
 		// make sure it is gone before reporting.
 		_ = parent.Cmd.Process.Kill()
+	} else {
+		startFailed = false
 	}
 
 	hungUp := make(chan syscall.Signal, 1)
@@ -146,9 +151,9 @@ func relaySignals(signals <-chan os.Signal, container *os.Process, console *term
 
 // prepareRootfs makes the host-side pieces of a container with its own
 // root: its workspace (overlay layer, /etc files) and missing volume
-// directories. The returned cleanup removes the workspace, and on a failed
-// start the volume directories it created.
-func prepareRootfs(opts *runOptions) (cleanup func(), err error) {
+// directories. The returned cleanup removes the workspace, and when the
+// start failed the volume directories it created.
+func prepareRootfs(opts *runOptions) (cleanup func(startFailed bool), err error) {
 	// Containers whose mydocker was killed left their directories behind.
 	if _, err := container.CleanStale(storeRoot); err != nil {
 		log.Warnf("cleaning stale containers: %v", err)
@@ -159,17 +164,19 @@ func prepareRootfs(opts *runOptions) (cleanup func(), err error) {
 		return nil, err
 	}
 	var createdVolumes []string
-	cleanup = func() {
+	cleanup = func(startFailed bool) {
 		if err := ws.Remove(); err != nil {
 			log.Warnf("%v", err)
+		}
+		if startFailed {
+			for _, dir := range createdVolumes {
+				os.RemoveAll(dir)
+			}
 		}
 	}
 	defer func() {
 		if err != nil {
-			cleanup()
-			for _, dir := range createdVolumes {
-				os.RemoveAll(dir)
-			}
+			cleanup(true)
 		}
 	}()
 

@@ -112,4 +112,3 @@ func (c *Console) Close() {
 	c.slave.Close()
 	c.master.Close()
 }
-

@@ -17,6 +17,10 @@ import (
 // mydocker is the binary under test, built once by TestMain.
 var mydocker string
 
+// storeRoot is a --root of the tests' own, with the busybox image built by
+// the project's script imported as "busybox"; /var/lib is never touched.
+var storeRoot string
+
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
@@ -39,6 +43,19 @@ func TestMain(m *testing.M) {
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build mydocker:", err)
 		os.Exit(1)
+	}
+	storeRoot = filepath.Join(dir, "root")
+	tarball := filepath.Join(dir, "busybox.tar")
+	for _, step := range [][]string{
+		{"../../scripts/make-busybox-image.sh", tarball},
+		{mydocker, "--root", storeRoot, "import", tarball, "busybox"},
+	} {
+		cmd := exec.Command(step[0], step[1:]...)
+		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %v: %v\n", step, err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -35,6 +35,7 @@ func TestInitForwardsSIGTERMToSleep(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	killOnFailure(t, cmd)
 	waitForDescendant(t, cmd.Process.Pid, "sleep")
 	cmd.Process.Signal(syscall.SIGTERM)
 	if status := statusOf(t, cmd, cmd.Wait()); status != 143 {

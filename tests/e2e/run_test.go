@@ -179,6 +179,7 @@ func TestSignalledCommandGives128PlusN(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	killOnFailure(t, cmd)
 	// The container's PID 1 ignores SIGKILL sent from inside its own PID
 	// namespace; from the host it dies like any process.
 	child := waitForChild(t, cmd.Process.Pid)
@@ -187,6 +188,17 @@ func TestSignalledCommandGives128PlusN(t *testing.T) {
 	if got := statusOf(t, cmd, err); got != 137 {
 		t.Errorf("status %d, want 137", got)
 	}
+}
+
+// killOnFailure makes sure a mydocker the test started is gone when the
+// test ends, whatever happened (SIGKILL takes its container with it).
+func killOnFailure(t *testing.T, cmd *exec.Cmd) {
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
 }
 
 // waitForChild returns the PID (on the host) of mydocker's container.
@@ -278,6 +290,7 @@ func TestSignalReachesContainer(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
+			killOnFailure(t, cmd)
 			lines := bufio.NewScanner(stdout)
 			if !lines.Scan() || lines.Text() != "ready" {
 				t.Fatalf("container did not start: %q", lines.Text())

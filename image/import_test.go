@@ -1,0 +1,210 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// entry is one tar entry for a test archive.
+type entry struct {
+	name, link, body string
+	typ              byte
+	mode             int64
+}
+
+func makeTar(t *testing.T, entries []entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		mode := e.mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		hdr := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: mode, Size: int64(len(e.body)),
+			Uid: os.Getuid(), Gid: os.Getgid()}
+		if e.typ != tar.TypeReg {
+			hdr.Size = 0
+		}
+		if e.typ == tar.TypeChar {
+			hdr.Devmajor, hdr.Devminor = 1, 3
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Size > 0 {
+			tw.Write([]byte(e.body))
+		}
+	}
+	tw.Close()
+	return buf.Bytes()
+}
+
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestImportGoodTarballPlainAndGzip(t *testing.T) {
+	dir := t.TempDir()
+	data := makeTar(t, []entry{
+		{name: "./", typ: tar.TypeDir, mode: 0o755},
+		{name: "./bin/", typ: tar.TypeDir, mode: 0o755},
+		{name: "./bin/busybox", typ: tar.TypeReg, body: "#!/bin/true\n", mode: 0o4755},
+		{name: "./bin/sh", typ: tar.TypeSymlink, link: "/bin/busybox"},
+		{name: "./bin/ash", typ: tar.TypeLink, link: "./bin/busybox"},
+		{name: "./etc/motd", typ: tar.TypeReg, body: "hello\n"}, // no directory entry for etc
+		{name: "./tmp/", typ: tar.TypeDir, mode: 0o1777},
+	})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(data)
+	zw.Close()
+
+	store := NewStore(filepath.Join(dir, "root"))
+	for name, content := range map[string][]byte{"plain": data, "zipped": gz.Bytes()} {
+		if err := store.Import(writeFile(t, dir, name+".tar", content), name); err != nil {
+			t.Fatalf("import %s: %v", name, err)
+		}
+		img, err := store.Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if link, _ := os.Readlink(filepath.Join(img.Rootfs, "bin/sh")); link != "/bin/busybox" {
+			t.Errorf("%s: bin/sh -> %q", name, link)
+		}
+		fi, err := os.Stat(filepath.Join(img.Rootfs, "bin/busybox"))
+		if err != nil || fi.Mode()&os.ModeSetuid == 0 || fi.Mode().Perm() != 0o755 {
+			t.Errorf("%s: bin/busybox mode %v (%v)", name, fi.Mode(), err)
+		}
+		if fi, _ := os.Stat(filepath.Join(img.Rootfs, "tmp")); fi == nil || fi.Mode()&os.ModeSticky == 0 {
+			t.Errorf("%s: tmp lost its sticky bit", name)
+		}
+		if b, _ := os.ReadFile(filepath.Join(img.Rootfs, "etc/motd")); string(b) != "hello\n" {
+			t.Errorf("%s: etc/motd = %q", name, b)
+		}
+		if img.Size != int64(len("#!/bin/true\n")+len("hello\n")) {
+			t.Errorf("%s: size %d", name, img.Size)
+		}
+	}
+	images, _ := store.List()
+	if len(images) != 2 || images[0].Name != "plain" || images[1].Name != "zipped" {
+		t.Errorf("List: %+v", images)
+	}
+	if err := store.Import(writeFile(t, dir, "again.tar", data), "plain"); err == nil {
+		t.Error("importing over an existing image should fail")
+	}
+	if err := store.Remove("plain"); err != nil || store.Exists("plain") {
+		t.Errorf("Remove: %v", err)
+	}
+	if err := store.Remove("plain"); err == nil {
+		t.Error("removing a missing image should fail")
+	}
+}
+
+func TestImportRefusesHostileTarballs(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(dir, "outside")
+	os.Mkdir(outside, 0o755)
+	victim := writeFile(t, outside, "victim", []byte("original"))
+
+	cases := map[string][]entry{
+		"dot-dot": {{name: "../escaped", typ: tar.TypeReg, body: "x"}},
+		"dot-dot inside": {{name: "a/../../escaped", typ: tar.TypeReg, body: "x"}},
+		"absolute":       {{name: filepath.Join(outside, "abs"), typ: tar.TypeReg, body: "x"}},
+		"write through dir link": {
+			{name: "evil", typ: tar.TypeSymlink, link: outside},
+			{name: "evil/planted", typ: tar.TypeReg, body: "x"},
+		},
+		"write through relative dir link": {
+			{name: "evil", typ: tar.TypeSymlink, link: "../../../../../../../../" + outside},
+			{name: "evil/planted", typ: tar.TypeReg, body: "x"},
+		},
+		"overwrite through file link": {
+			{name: "evil", typ: tar.TypeSymlink, link: victim},
+			{name: "evil", typ: tar.TypeReg, body: "overwritten"},
+		},
+		"hard link out":  {{name: "hl", typ: tar.TypeLink, link: "../outside/victim"}},
+		"hard link abs":  {{name: "hl", typ: tar.TypeLink, link: victim}},
+		"device node":    {{name: "dev/null", typ: tar.TypeChar}},
+		"mkdir via link": {{name: "evil", typ: tar.TypeSymlink, link: outside}, {name: "evil/newdir/", typ: tar.TypeDir}},
+	}
+	store := NewStore(filepath.Join(dir, "root"))
+	for name, entries := range cases {
+		t.Run(name, func(t *testing.T) {
+			tarball := writeFile(t, dir, "hostile.tar", makeTar(t, entries))
+			err := store.Import(tarball, "hostile")
+			if err == nil || !strings.Contains(err.Error(), "refused") {
+				t.Errorf("want a refusal, got %v", err)
+			}
+			checkNothingLeft(t, store, outside, victim)
+		})
+	}
+}
+
+func TestImportRefusesCorruptArchives(t *testing.T) {
+	dir := t.TempDir()
+	good := makeTar(t, []entry{{name: "big", typ: tar.TypeReg, body: strings.Repeat("x", 5000)}})
+	cases := map[string][]byte{
+		"garbage":   []byte(strings.Repeat("not a tar file ", 100)),
+		"truncated": good[:1024],
+		"bad gzip":  append([]byte{0x1f, 0x8b}, []byte("garbage garbage garbage")...),
+		"empty":     {},
+	}
+	store := NewStore(filepath.Join(dir, "root"))
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := store.Import(writeFile(t, dir, "corrupt.tar", data), "corrupt")
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			checkNothingLeft(t, store, "", "")
+		})
+	}
+	if err := store.Import(filepath.Join(dir, "missing.tar"), "x"); err == nil {
+		t.Error("a missing tarball should fail")
+	}
+	if err := store.Import(writeFile(t, dir, "ok.tar", good), "Bad/Name"); err == nil {
+		t.Error("an invalid name should fail")
+	}
+}
+
+// checkNothingLeft: no image, no staging directory, nothing outside.
+func checkNothingLeft(t *testing.T, store *Store, outside, victim string) {
+	t.Helper()
+	entries, _ := os.ReadDir(store.dir)
+	for _, e := range entries {
+		t.Errorf("left in the store: %s", e.Name())
+	}
+	if outside != "" {
+		files, _ := os.ReadDir(outside)
+		if len(files) != 1 {
+			t.Errorf("something was written outside: %v", files)
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "original" {
+			t.Errorf("victim file changed: %q", b)
+		}
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, n := range []string{"busybox", "debian-12", "a.b_c", "0"} {
+		if !ValidName(n) {
+			t.Errorf("%q should be valid", n)
+		}
+	}
+	for _, n := range []string{"", "Busybox", "a/b", "/bin/sh", "-x", ".hidden", strings.Repeat("a", 129)} {
+		if ValidName(n) {
+			t.Errorf("%q should be invalid", n)
+		}
+	}
+}

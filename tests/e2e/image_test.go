@@ -1,0 +1,298 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// inImage runs mydocker with the tests' store.
+func inImage(t *testing.T, args ...string) result {
+	t.Helper()
+	r := run(t, nil, append([]string{"--root", storeRoot}, args...)...)
+	checkNoWorkspaceLeft(t)
+	return r
+}
+
+func mustRunInImage(t *testing.T, args ...string) string {
+	t.Helper()
+	r := inImage(t, args...)
+	if r.status != 0 {
+		t.Fatalf("mydocker %q: status %d, stderr:\n%s", args, r.status, r.stderr)
+	}
+	return r.stdout
+}
+
+// checkNoWorkspaceLeft: a container's layer is removed when it exits.
+func checkNoWorkspaceLeft(t *testing.T) {
+	t.Helper()
+	entries, _ := os.ReadDir(filepath.Join(storeRoot, "containers"))
+	for _, e := range entries {
+		if e.Name() != ".lock" {
+			t.Errorf("container directory left behind: %s", e.Name())
+		}
+	}
+}
+
+func TestImageRootIsTheImage(t *testing.T) {
+	out := mustRunInImage(t, "run", "busybox", "ls", "/")
+	for _, want := range []string{"bin", "etc", "linuxrc", "proc", "dev"} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("ls / in the image lacks %s:\n%s", want, out)
+		}
+	}
+	// The host's files are unreachable: the repository checkout, and the
+	// host's root by any path.
+	cwd, _ := os.Getwd()
+	r := inImage(t, "run", "busybox", "sh", "-c", "test -e "+cwd+" && echo reachable; ls /proc/1/root/ | grep -c work; true")
+	if strings.Contains(r.stdout, "reachable") || strings.TrimSpace(r.stdout) != "0" {
+		t.Errorf("host files reachable from the container: %q", r.stdout)
+	}
+}
+
+func TestImageProcMountsListNoHostMountPoints(t *testing.T) {
+	out := mustRunInImage(t, "run", "-v", t.TempDir()+":/data", "busybox", "cat", "/proc/mounts")
+	allowed := map[string]bool{"/": true, "/proc": true, "/sys": true, "/dev": true, "/dev/pts": true,
+		"/dev/shm": true, "/etc/hostname": true, "/etc/hosts": true, "/etc/resolv.conf": true, "/data": true}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(line); len(f) < 2 || !allowed[f[1]] {
+			t.Errorf("unexpected mount inside the container: %q", line)
+		}
+	}
+}
+
+func TestImageWritesNeverReachTheImage(t *testing.T) {
+	mustRunInImage(t, "run", "busybox", "sh", "-c", "echo x > /new-file && rm /etc/motd && echo changed > /etc/passwd")
+	rootfs := filepath.Join(storeRoot, "images", "busybox", "rootfs")
+	if _, err := os.Stat(filepath.Join(rootfs, "new-file")); err == nil {
+		t.Error("a container's new file reached the image")
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, "etc/motd")); err != nil {
+		t.Error("a container's delete reached the image")
+	}
+	if out := mustRunInImage(t, "run", "busybox", "sh", "-c", "cat /etc/motd >/dev/null && test ! -e /new-file && head -1 /etc/passwd"); !strings.HasPrefix(out, "root:") {
+		t.Errorf("the next container sees the previous one's changes: %q", out)
+	}
+}
+
+func TestImageTwoContainersAreIsolated(t *testing.T) {
+	// A writes a file and stays up until its stdin closes; B, running at
+	// the same time, must not see it.
+	a := exec.Command(mydocker, "--root", storeRoot, "run", "-i", "busybox", "sh", "-c", "echo a > /only-in-a; echo written; read line; true")
+	stdin, _ := a.StdinPipe()
+	stdout, _ := a.StdoutPipe()
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killOnFailure(t, a)
+	if sc := bufio.NewScanner(stdout); !sc.Scan() || sc.Text() != "written" {
+		t.Fatal("container A did not start")
+	}
+	r := run(t, nil, "--root", storeRoot, "run", "busybox", "sh", "-c", "test -e /only-in-a && echo seen || echo unseen")
+	stdin.Close()
+	if err := a.Wait(); err != nil {
+		t.Errorf("container A: %v", err)
+	}
+	if r.stdout != "unseen\n" {
+		t.Errorf("container B sees A's file: %q (%s)", r.stdout, r.stderr)
+	}
+	checkNoWorkspaceLeft(t)
+}
+
+func TestImageVolumes(t *testing.T) {
+	dir := t.TempDir()
+	rw := filepath.Join(dir, "rw")
+	os.Mkdir(rw, 0o755)
+	os.WriteFile(filepath.Join(rw, "from-host"), []byte("host data\n"), 0o644)
+	missing := filepath.Join(dir, "created", "by", "run")
+	out := mustRunInImage(t, "run", "-v", rw+":/data", "-v", rw+":/readonly:ro", "-v", missing+":/new/place",
+		"busybox", "sh", "-c", `cat /data/from-host; echo from-container > /data/written;
+echo x > /readonly/nope 2>/dev/null && echo ro-writable || echo ro-refused;
+echo y > /new/place/file && echo new-ok`)
+	if out != "host data\nro-refused\nnew-ok\n" {
+		t.Errorf("volumes inside: %q", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(rw, "written")); string(b) != "from-container\n" {
+		t.Errorf("data written to a volume is not on the host: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(rw, "nope")); err == nil {
+		t.Error("a :ro volume was written")
+	}
+	if b, _ := os.ReadFile(filepath.Join(missing, "file")); string(b) != "y\n" {
+		t.Errorf("missing host directory was not created and used: %q", b)
+	}
+}
+
+func TestImageReadOnlyRoot(t *testing.T) {
+	vol := t.TempDir()
+	out := mustRunInImage(t, "run", "--read-only", "-v", vol+":/vol", "busybox", "sh", "-c", `
+for p in /file /tmp/file /vol/file /dev/shm/file; do echo x > $p 2>/dev/null && echo "$p writable" || echo "$p refused"; done`)
+	want := "/file refused\n/tmp/file writable\n/vol/file writable\n/dev/shm/file writable\n"
+	if out != want {
+		t.Errorf("--read-only:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+func TestImageDevWorks(t *testing.T) {
+	out := mustRunInImage(t, "run", "busybox", "sh", "-c", `echo hi > /dev/null && echo null-ok
+head -c1 /dev/urandom | wc -c; head -c3 /dev/zero | wc -c
+test -c /dev/full -a -c /dev/random -a -c /dev/tty && echo nodes-ok
+test -c /dev/pts/ptmx -a -L /dev/ptmx -a -d /dev/shm && echo pts-ok
+ls /dev/pts`)
+	if out != "null-ok\n1\n3\nnodes-ok\npts-ok\nptmx\n" {
+		t.Errorf("/dev inside: %q", out)
+	}
+	if out := mustRunInImage(t, "run", "busybox", "sh", "-c", "ls /dev/sda* /dev/vda* /dev/mem 2>/dev/null | wc -l"); strings.TrimSpace(out) != "0" {
+		t.Errorf("host devices visible in the container: %q", out)
+	}
+}
+
+func TestImageEnvironmentAndEtcFiles(t *testing.T) {
+	cmd := exec.Command(mydocker, "--root", storeRoot, "run", "-e", "EXTRA=1", "busybox", "sh", "-c",
+		`echo "$PATH|$HOME|$EXTRA|${HOST_ONLY:-unset}"; test "$HOSTNAME" = "$(hostname)" && echo hostname-ok
+test "$(cat /etc/hostname)" = "$(hostname)" && grep -q "$(hostname)" /etc/hosts && echo etc-ok; test -f /etc/resolv.conf && echo resolv-ok; pwd`)
+	cmd.Env = append(os.Environ(), "HOST_ONLY=leaked")
+	out, err := cmd.Output()
+	want := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin|/root|1|unset\nhostname-ok\netc-ok\nresolv-ok\n/\n"
+	if err != nil || string(out) != want {
+		t.Errorf("image environment: %q (%v), want %q", out, err, want)
+	}
+	if out := mustRunInImage(t, "run", "--hostname", "web", "-w", "/etc", "busybox", "sh", "-c", "cat /etc/hostname; pwd"); out != "web\n/etc\n" {
+		t.Errorf("--hostname/-w in an image: %q", out)
+	}
+}
+
+func TestImageRunFromSharedRoot(t *testing.T) {
+	// pivot_root fails with EINVAL when the mount tree is shared (issue
+	// #62 of the book's project): run inside a namespace whose "/" is.
+	out, err := exec.Command("unshare", "--mount", "--propagation", "shared",
+		mydocker, "--root", storeRoot, "run", "busybox", "echo", "pivoted").CombinedOutput()
+	if err != nil || string(out) != "pivoted\n" {
+		t.Errorf("image run under a shared /: %v\n%s", err, out)
+	}
+	checkNoWorkspaceLeft(t)
+}
+
+func TestRootfsDirectoryUsedAsIs(t *testing.T) {
+	dir := t.TempDir()
+	rootfs := filepath.Join(dir, "rootfs")
+	os.Mkdir(rootfs, 0o755)
+	if out, err := exec.Command("tar", "-C", rootfs, "-xf", filepath.Join(filepath.Dir(mydocker), "busybox.tar")).CombinedOutput(); err != nil {
+		t.Fatalf("unpack: %v %s", err, out)
+	}
+	out := mustRunInImage(t, "run", "--rootfs", rootfs, "/bin/sh", "-c", "echo kept > /written; cat /etc/motd")
+	if !strings.Contains(out, "busybox") {
+		t.Errorf("--rootfs: %q", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(rootfs, "written")); string(b) != "kept\n" {
+		t.Errorf("--rootfs writes land in the directory: %q", b)
+	}
+}
+
+func TestImageBadInput(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want int
+		msg  string
+	}{
+		{"image without command", []string{"run", "busybox"}, 125, "give one"},
+		{"missing image", []string{"run", "no-such-image", "sh"}, 127, "no image"},
+		{"missing rootfs", []string{"run", "--rootfs", filepath.Join(dir, "nope"), "/bin/sh"}, 125, "not a directory"},
+		{"relative volume", []string{"run", "-v", "data:/data", "busybox", "true"}, 125, "absolute"},
+		{"relative target", []string{"run", "-v", dir + ":data", "busybox", "true"}, 125, "absolute"},
+		{"volume over /proc", []string{"run", "-v", dir + ":/proc", "busybox", "true"}, 125, "/proc"},
+		{"volume under /dev", []string{"run", "-v", dir + ":/dev/x", "busybox", "true"}, 125, "/dev"},
+		{"volume over /", []string{"run", "-v", dir + ":/", "busybox", "true"}, 125, "/"},
+		{"missing :ro target", []string{"run", "-v", dir + "::ro", "busybox", "true"}, 125, "absolute"},
+		{"bad mode", []string{"run", "-v", dir + ":/x:rx", "busybox", "true"}, 125, "mode"},
+		{"volume in host mode", []string{"run", "-v", dir + ":/x", "/bin/true"}, 125, "need an image"},
+		{"read-only in host mode", []string{"run", "--read-only", "/bin/true"}, 125, "need an image"},
+		{"missing command in image", []string{"run", "busybox", "nosuch"}, 127, "not found"},
+		{"rmi missing", []string{"rmi", "no-such-image"}, 125, "no such image"},
+		{"import missing file", []string{"import", filepath.Join(dir, "none.tar"), "x"}, 125, "no such file"},
+		{"import bad name", []string{"import", "/dev/null", "Bad/Name"}, 125, "invalid image name"},
+		{"import existing", []string{"import", "/dev/null", "busybox"}, 125, "already exists"},
+		{"import corrupt", []string{"import", "/etc/hostname", "corrupt"}, 125, "corrupt"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			expectFailure(t, inImage(t, c.args...), c.want, c.msg)
+		})
+	}
+	// A failed run takes back the volume directory it created.
+	missing := filepath.Join(dir, "made-then-removed")
+	inImage(t, "run", "-v", missing+":/x", "busybox", "nosuch")
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("a failed run left the volume directory it created")
+	}
+}
+
+func TestImagesAndRmi(t *testing.T) {
+	tarball := filepath.Join(filepath.Dir(mydocker), "busybox.tar")
+	if out := mustRunInImage(t, "import", tarball, "second"); out != "second\n" {
+		t.Errorf("import prints %q", out)
+	}
+	out := mustRunInImage(t, "images")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") || !strings.HasPrefix(lines[1], "busybox ") || !strings.HasPrefix(lines[2], "second ") || !strings.Contains(lines[2], "MB") {
+		t.Errorf("images:\n%s", out)
+	}
+
+	// In use: refused while a container runs on it.
+	c := exec.Command(mydocker, "--root", storeRoot, "run", "-i", "second", "sh", "-c", "echo up; read line; true")
+	stdin, _ := c.StdinPipe()
+	stdout, _ := c.StdoutPipe()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killOnFailure(t, c)
+	bufio.NewScanner(stdout).Scan()
+	r := run(t, nil, "--root", storeRoot, "rmi", "second")
+	stdin.Close()
+	c.Wait()
+	expectFailure(t, r, 125, "in use")
+
+	if out := mustRunInImage(t, "rmi", "second"); out != "second\n" {
+		t.Errorf("rmi prints %q", out)
+	}
+	if out := mustRunInImage(t, "images"); strings.Contains(out, "second") {
+		t.Errorf("rmi'd image still listed:\n%s", out)
+	}
+}
+
+func TestKilledMydockerLeavesNothingAfterNextCommand(t *testing.T) {
+	cmd := exec.Command(mydocker, "--root", storeRoot, "run", "busybox", "sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killOnFailure(t, cmd)
+	waitForDescendant(t, cmd.Process.Pid, "sleep")
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	// The overlay lived in the container's mount namespace: the host's
+	// table never had it (run's helper compares it). The directory stays
+	// until the next command cleans it.
+	mustRunInImage(t, "run", "busybox", "true")
+	if out, _ := exec.Command("pgrep", "-f", fmt.Sprintf("%s.*sleep 1000", storeRoot)).Output(); len(out) > 0 {
+		t.Errorf("container survived its mydocker: %s", out)
+	}
+}
+
+func TestImageWithTerminal(t *testing.T) {
+	s := startSession(t, 24, 80, "--root", storeRoot, "run", "-ti", "busybox", "sh")
+	s.send("echo pid=$$ term=$TERM; test -t 0 && echo tty-$((1+1))\r")
+	s.expect("pid=1 term=xterm")
+	s.expect("tty-2")
+	s.send("exit 4\r")
+	if status := s.wait(); status != 4 {
+		t.Errorf("status %d", status)
+	}
+	checkNoWorkspaceLeft(t)
+}
