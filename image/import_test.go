@@ -118,7 +118,7 @@ func TestImportRefusesHostileTarballs(t *testing.T) {
 	victim := writeFile(t, outside, "victim", []byte("original"))
 
 	cases := map[string][]entry{
-		"dot-dot": {{name: "../escaped", typ: tar.TypeReg, body: "x"}},
+		"dot-dot":        {{name: "../escaped", typ: tar.TypeReg, body: "x"}},
 		"dot-dot inside": {{name: "a/../../escaped", typ: tar.TypeReg, body: "x"}},
 		"absolute":       {{name: filepath.Join(outside, "abs"), typ: tar.TypeReg, body: "x"}},
 		"write through dir link": {
