@@ -36,6 +36,11 @@ var runCommand = cli.Command{
 		cli.StringSliceFlag{Name: "volume, v", Usage: "bind-mount HOST:CONTAINER[:ro] (repeatable; image or --rootfs only)"},
 		cli.StringFlag{Name: "rootfs", Usage: "run in this root filesystem directory, as it is"},
 		cli.BoolFlag{Name: "read-only", Usage: "make the container's root read-only (image or --rootfs only)"},
+		cli.StringFlag{Name: "memory, m", Usage: "memory limit, e.g. 64m or 1g (b, k, m, g suffixes)"},
+		cli.StringFlag{Name: "cpu-shares, cpushare", Usage: "relative CPU weight, 2 to 262144 (default 1024)"},
+		cli.StringFlag{Name: "cpus", Usage: "hard CPU quota in CPUs, e.g. 0.5"},
+		cli.StringFlag{Name: "cpuset-cpus, cpuset", Usage: "CPUs the container may run on, e.g. 0, 0-1 or 0,2"},
+		cli.StringFlag{Name: "pids-limit", Usage: "most processes the container may have"},
 	},
 	// Flags stop at COMMAND: without this, urfave/cli would move the -l of
 	// `run /bin/ls -l` in front of COMMAND and take it as its own.
@@ -112,13 +117,19 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 			return runOptions{}, usageErrorf("%v", err)
 		}
 	}
-	baseEnv := os.Environ() // host mode inherits the caller's, as in the book
-	if ownRoot {
-		id, err := container.NewID()
-		if err != nil {
+	res, err := parseResources(ctx)
+	if err != nil {
+		return runOptions{}, usageErrorf("%v", err)
+	}
+	opts.resources = res
+	if ownRoot || !res.Empty() {
+		if opts.id, err = container.NewID(); err != nil {
 			return runOptions{}, err
 		}
-		opts.id = id
+	}
+	baseEnv := os.Environ() // host mode inherits the caller's, as in the book
+	if ownRoot {
+		id := opts.id
 		if cfg.Hostname == "" {
 			cfg.Hostname = id // docker's default
 		}

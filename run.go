@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/image"
 	"github.com/mydocker/mydocker/terminal"
@@ -20,7 +21,8 @@ type runOptions struct {
 	tty         bool
 	image       string // run in this image (chapter 4)
 	rootfs      string // or in this directory, as it is
-	id          string // the container's ID, with an image or rootfs
+	id          string // the container's ID, with an image, rootfs or limits
+	resources   cgroups.Resources
 	config      *container.Config
 }
 
@@ -74,6 +76,22 @@ func Run(opts runOptions) error {
 	if err != nil {
 		return err
 	}
+	var limits *cgroups.Manager
+	if !opts.resources.Empty() {
+		// Cgroups of containers whose mydocker was SIGKILLed go first.
+		cgroups.CleanStale()
+		// Checked before anything starts: a missing controller is an
+		// error, never a run without the limit.
+		if limits, err = cgroups.New(cgroups.Prefix+opts.id, opts.resources); err != nil {
+			return err
+		}
+		parent.OnCreate = limits.Apply
+		defer func() {
+			if err := limits.Destroy(); err != nil {
+				log.Warnf("%v", err)
+			}
+		}()
+	}
 
 	// Catch signals before the container exists, so none is lost between
 	// its start and the forwarding loop.
@@ -112,6 +130,9 @@ func Run(opts runOptions) error {
 		return waitErr
 	}
 	status := exitStatus(ws)
+	if limits != nil && status == 137 && limits.OOMKilled() > 0 {
+		fmt.Fprintf(os.Stderr, "mydocker: killed: out of memory, limit %s\n", cgroups.HumanSize(opts.resources.MemoryBytes))
+	}
 	select {
 	case sig := <-hungUp:
 		status = 128 + int(sig)

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
+	"github.com/urfave/cli"
 )
 
 // validHostname checks a --hostname value the way the kernel and RFC 1123
@@ -186,4 +188,44 @@ func imageEnv(hostname string, tty bool) []string {
 		env = append(env, "TERM=xterm")
 	}
 	return env
+}
+
+// parseResources reads the cgroup flags (chapter 3.2), with the book's
+// spellings (-m, -cpushare, -cpuset) and docker's.
+func parseResources(ctx *cli.Context) (cgroups.Resources, error) {
+	var res cgroups.Resources
+	var err error
+	if ctx.IsSet("memory") {
+		if res.MemoryBytes, err = cgroups.ParseMemory(ctx.String("memory")); err != nil {
+			return res, err
+		}
+	}
+	if ctx.IsSet("cpu-shares") {
+		if res.CPUShares, err = cgroups.ParseCPUShares(ctx.String("cpu-shares")); err != nil {
+			return res, err
+		}
+	}
+	var online map[int]bool
+	if ctx.IsSet("cpus") || ctx.IsSet("cpuset-cpus") {
+		if online, err = cgroups.OnlineCPUs(); err != nil {
+			return res, err
+		}
+	}
+	if ctx.IsSet("cpus") {
+		if res.CPUs, err = cgroups.ParseCPUs(ctx.String("cpus"), len(online)); err != nil {
+			return res, err
+		}
+	}
+	if ctx.IsSet("cpuset-cpus") {
+		if _, err = cgroups.ParseCPUList(ctx.String("cpuset-cpus"), online); err != nil {
+			return res, err
+		}
+		res.CPUSet = ctx.String("cpuset-cpus")
+	}
+	if ctx.IsSet("pids-limit") {
+		if res.PidsLimit, err = cgroups.ParsePidsLimit(ctx.String("pids-limit")); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }

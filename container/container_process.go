@@ -24,7 +24,12 @@ const cloneFlags = unix.CLONE_NEWUTS | unix.CLONE_NEWPID | unix.CLONE_NEWNS |
 // ParentProcess is the run side of a container: the re-executed
 // "mydocker init" process and the two pipes that talk to it.
 type ParentProcess struct {
-	Cmd     *exec.Cmd
+	Cmd *exec.Cmd
+	// OnCreate, when set, runs once the container's init exists but before
+	// it has its config, so before the user's command can start: the place
+	// to put it into its cgroup.
+	OnCreate func(pid int) error
+
 	config  *Config
 	configW *os.File // write end of the config pipe
 	statusR *os.File // read end of the status pipe
@@ -103,6 +108,13 @@ func (p *ParentProcess) Start() error {
 	}
 	if err != nil {
 		return fmt.Errorf("start container process: %w", err)
+	}
+	if p.OnCreate != nil {
+		if err := p.OnCreate(p.Cmd.Process.Pid); err != nil {
+			// init is still waiting for its config: it never ran anything.
+			_ = p.Cmd.Process.Kill()
+			return err
+		}
 	}
 
 	// A write error (init died early) is not the interesting one: the

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -17,9 +18,39 @@ import (
 // mydocker is the binary under test, built once by TestMain.
 var mydocker string
 
-// storeRoot is a --root of the tests' own, with the busybox image built by
-// the project's script imported as "busybox"; /var/lib is never touched.
+// storeRoot is a --root of the tests' own; needImage imports the busybox
+// image built by the project's script into it. /var/lib is never touched.
 var storeRoot string
+
+// testDir holds the binary, the image tarball and storeRoot.
+var testDir string
+
+var (
+	imageOnce sync.Once
+	imageErr  error
+)
+
+// needImage builds busybox.tar with scripts/make-busybox-image.sh and
+// imports it as "busybox", once for the whole run.
+func needImage(t *testing.T) {
+	t.Helper()
+	imageOnce.Do(func() {
+		tarball := filepath.Join(testDir, "busybox.tar")
+		for _, step := range [][]string{
+			{"../../scripts/make-busybox-image.sh", tarball},
+			{mydocker, "--root", storeRoot, "import", tarball, "busybox"},
+		} {
+			out, err := exec.Command(step[0], step[1:]...).CombinedOutput()
+			if err != nil {
+				imageErr = fmt.Errorf("%v: %v\n%s", step, err, out)
+				return
+			}
+		}
+	})
+	if imageErr != nil {
+		t.Fatalf("busybox image: %v", imageErr)
+	}
+}
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
@@ -37,26 +68,20 @@ func TestMain(m *testing.M) {
 	}
 	// Readable by everyone: one test runs the binary as nobody.
 	os.Chmod(dir, 0o755)
+	testDir = dir
 	mydocker = filepath.Join(dir, "mydocker")
-	build := exec.Command("go", "build", "-o", mydocker, "../..")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: build mydocker:", err)
-		os.Exit(1)
-	}
-	storeRoot = filepath.Join(dir, "root")
-	tarball := filepath.Join(dir, "busybox.tar")
-	for _, step := range [][]string{
-		{"../../scripts/make-busybox-image.sh", tarball},
-		{mydocker, "--root", storeRoot, "import", tarball, "busybox"},
-	} {
-		cmd := exec.Command(step[0], step[1:]...)
-		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: %v: %v\n", step, err)
+	if prebuilt := os.Getenv("MYDOCKER_BIN"); prebuilt != "" {
+		// The cgroup v2 VM has no Go toolchain: the binary comes in built.
+		mydocker = prebuilt
+	} else {
+		build := exec.Command("go", "build", "-o", mydocker, "../..")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: build mydocker:", err)
 			os.Exit(1)
 		}
 	}
+	storeRoot = filepath.Join(dir, "root")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -14,6 +14,7 @@ import (
 // inImage runs mydocker with the tests' store.
 func inImage(t *testing.T, args ...string) result {
 	t.Helper()
+	needImage(t)
 	r := run(t, nil, append([]string{"--root", storeRoot}, args...)...)
 	checkNoWorkspaceLeft(t)
 	return r
@@ -83,6 +84,7 @@ func TestImageWritesNeverReachTheImage(t *testing.T) {
 func TestImageTwoContainersAreIsolated(t *testing.T) {
 	// A writes a file and stays up until its stdin closes; B, running at
 	// the same time, must not see it.
+	needImage(t)
 	a := exec.Command(mydocker, "--root", storeRoot, "run", "-i", "busybox", "sh", "-c", "echo a > /only-in-a; echo written; read line; true")
 	stdin, _ := a.StdinPipe()
 	stdout, _ := a.StdoutPipe()
@@ -153,6 +155,7 @@ ls /dev/pts`)
 }
 
 func TestImageEnvironmentAndEtcFiles(t *testing.T) {
+	needImage(t)
 	cmd := exec.Command(mydocker, "--root", storeRoot, "run", "-e", "EXTRA=1", "busybox", "sh", "-c",
 		`echo "$PATH|$HOME|$EXTRA|${HOST_ONLY:-unset}"; test "$HOSTNAME" = "$(hostname)" && echo hostname-ok
 test "$(cat /etc/hostname)" = "$(hostname)" && grep -q "$(hostname)" /etc/hosts && echo etc-ok; test -f /etc/resolv.conf && echo resolv-ok; pwd`)
@@ -170,6 +173,7 @@ test "$(cat /etc/hostname)" = "$(hostname)" && grep -q "$(hostname)" /etc/hosts 
 func TestImageRunFromSharedRoot(t *testing.T) {
 	// pivot_root fails with EINVAL when the mount tree is shared (issue
 	// #62 of the book's project): run inside a namespace whose "/" is.
+	needImage(t)
 	out, err := exec.Command("unshare", "--mount", "--propagation", "shared",
 		mydocker, "--root", storeRoot, "run", "busybox", "echo", "pivoted").CombinedOutput()
 	if err != nil || string(out) != "pivoted\n" {
@@ -179,10 +183,11 @@ func TestImageRunFromSharedRoot(t *testing.T) {
 }
 
 func TestRootfsDirectoryUsedAsIs(t *testing.T) {
+	needImage(t)
 	dir := t.TempDir()
 	rootfs := filepath.Join(dir, "rootfs")
 	os.Mkdir(rootfs, 0o755)
-	if out, err := exec.Command("tar", "-C", rootfs, "-xf", filepath.Join(filepath.Dir(mydocker), "busybox.tar")).CombinedOutput(); err != nil {
+	if out, err := exec.Command("tar", "-C", rootfs, "-xf", filepath.Join(testDir, "busybox.tar")).CombinedOutput(); err != nil {
 		t.Fatalf("unpack: %v %s", err, out)
 	}
 	out := mustRunInImage(t, "run", "--rootfs", rootfs, "/bin/sh", "-c", "echo kept > /written; cat /etc/motd")
@@ -235,7 +240,8 @@ func TestImageBadInput(t *testing.T) {
 }
 
 func TestImagesAndRmi(t *testing.T) {
-	tarball := filepath.Join(filepath.Dir(mydocker), "busybox.tar")
+	needImage(t)
+	tarball := filepath.Join(testDir, "busybox.tar")
 	if out := mustRunInImage(t, "import", tarball, "second"); out != "second\n" {
 		t.Errorf("import prints %q", out)
 	}
@@ -268,6 +274,7 @@ func TestImagesAndRmi(t *testing.T) {
 }
 
 func TestKilledMydockerLeavesNothingAfterNextCommand(t *testing.T) {
+	needImage(t)
 	cmd := exec.Command(mydocker, "--root", storeRoot, "run", "busybox", "sleep", "1000")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -286,6 +293,7 @@ func TestKilledMydockerLeavesNothingAfterNextCommand(t *testing.T) {
 }
 
 func TestImageWithTerminal(t *testing.T) {
+	needImage(t)
 	s := startSession(t, 24, 80, "--root", storeRoot, "run", "-ti", "busybox", "sh")
 	s.send("echo pid=$$ term=$TERM; test -t 0 && echo tty-$((1+1))\r")
 	s.expect("pid=1 term=xterm")

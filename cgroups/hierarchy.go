@@ -1,0 +1,123 @@
+package cgroups
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// hierarchy is where the cgroup controllers are on this host and where
+// mydocker itself sits in them.
+type hierarchy struct {
+	// unified is the cgroup2 mount point on a pure v2 host; "" on v1 and
+	// hybrid hosts, whose controllers are all in v1 hierarchies (the
+	// cgroup2 mount of a hybrid host has none).
+	unified string
+	// v1 maps a controller to the directory of the cgroup mydocker runs in
+	// (mount point plus its own path); v2 uses self instead.
+	v1   map[string]string
+	self string // v2: mydocker's own cgroup directory
+}
+
+// Version is 1 or 2, for messages.
+func (h *hierarchy) Version() int {
+	if h.unified != "" {
+		return 2
+	}
+	return 1
+}
+
+// detect reads the host's layout from /proc/self/mountinfo and mydocker's
+// place in it from /proc/self/cgroup.
+func detect() (*hierarchy, error) {
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: %w", err)
+	}
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: %w", err)
+	}
+	return parseHierarchy(string(mounts), string(self))
+}
+
+// parseHierarchy is detect without the files, for tests on fake trees.
+func parseHierarchy(mountinfo, selfCgroup string) (*hierarchy, error) {
+	type mount struct{ point, root string }
+	v1Mounts := map[string]mount{}
+	v2Mount := ""
+	sc := bufio.NewScanner(strings.NewReader(mountinfo))
+	for sc.Scan() {
+		// 35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		pf, qf := strings.Fields(pre), strings.Fields(post)
+		if len(pf) < 5 || len(qf) < 3 {
+			continue
+		}
+		switch qf[0] {
+		case "cgroup2":
+			if v2Mount == "" {
+				v2Mount = pf[4]
+			}
+		case "cgroup":
+			for _, opt := range strings.Split(qf[2], ",") {
+				if _, seen := v1Mounts[opt]; !seen {
+					v1Mounts[opt] = mount{point: pf[4], root: pf[3]}
+				}
+			}
+		}
+	}
+
+	h := &hierarchy{v1: map[string]string{}}
+	sc = bufio.NewScanner(strings.NewReader(selfCgroup))
+	for sc.Scan() {
+		// 4:memory:/user.slice   or, for v2, 0::/user.slice
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			if len(v1Mounts) == 0 && v2Mount != "" {
+				h.unified = v2Mount
+				h.self = filepath.Join(v2Mount, parts[2])
+			}
+			continue
+		}
+		for _, controller := range strings.Split(parts[1], ",") {
+			if m, ok := v1Mounts[controller]; ok {
+				// Inside a cgroup namespace or a bind mount, the mount's
+				// root is a prefix of our path that is not in the tree.
+				rel := strings.TrimPrefix(parts[2], m.root)
+				h.v1[controller] = filepath.Join(m.point, rel)
+			}
+		}
+	}
+	if h.unified == "" && len(h.v1) == 0 {
+		return nil, fmt.Errorf("cgroups: no cgroup hierarchy is mounted")
+	}
+	return h, nil
+}
+
+// available lists the controllers mydocker can use here.
+func (h *hierarchy) available() (map[string]bool, error) {
+	out := map[string]bool{}
+	if h.unified == "" {
+		for c := range h.v1 {
+			out[c] = true
+		}
+		return out, nil
+	}
+	data, err := os.ReadFile(filepath.Join(h.self, "cgroup.controllers"))
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: %w", err)
+	}
+	for _, c := range strings.Fields(string(data)) {
+		out[c] = true
+	}
+	return out, nil
+}

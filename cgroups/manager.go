@@ -1,0 +1,321 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	log "github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// Prefix starts the name of every cgroup mydocker makes, so stale ones can
+// be told from others'.
+const Prefix = "mydocker-"
+
+// Manager is one container's cgroup: the book's CgroupManager, with Apply
+// (create it, set the limits, move a process in), OOMKilled and Destroy.
+type Manager struct {
+	Name      string
+	Resources Resources
+	h         *hierarchy
+	// dirs are the cgroup directories made, by controller (v1) or the
+	// one unified directory under "" (v2).
+	dirs map[string]string
+}
+
+// New prepares a cgroup called name for res on this host, checking that
+// every controller res needs is there. It creates nothing.
+func New(name string, res Resources) (*Manager, error) {
+	h, err := detect()
+	if err != nil {
+		return nil, err
+	}
+	return newManager(h, name, res)
+}
+
+func newManager(h *hierarchy, name string, res Resources) (*Manager, error) {
+	m := &Manager{Name: name, Resources: res, h: h, dirs: map[string]string{}}
+	have, err := h.available()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range m.needed() {
+		if !have[s.name] {
+			return nil, fmt.Errorf("cgroups: the %s controller is not available on this host (cgroup v%d)", s.name, h.Version())
+		}
+	}
+	return m, nil
+}
+
+// needed are the subsystems res sets something in.
+func (m *Manager) needed() []subsystem {
+	var out []subsystem
+	for _, s := range subsystems {
+		if len(m.files(s)) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (m *Manager) files(s subsystem) []file {
+	if m.h.unified != "" {
+		return s.v2(m.Resources)
+	}
+	return s.v1(m.Resources)
+}
+
+// parent is where the container's cgroup for controller is made: the
+// cgroup mydocker runs in, in that controller's hierarchy (v1) or in the
+// unified one (v2, where controller is ignored).
+func (m *Manager) parent(controller string) string {
+	if m.h.unified != "" {
+		return m.h.self
+	}
+	return m.h.v1[controller]
+}
+
+// key is the m.dirs key of a controller: one shared directory on v2.
+func (m *Manager) key(controller string) string {
+	if m.h.unified != "" {
+		return ""
+	}
+	return controller
+}
+
+// Apply creates the cgroup, writes every limit, then moves pid into it.
+// The caller does this before the container's command runs (init waits for
+// its config until then), so the command never runs unlimited. On error,
+// whatever was created is removed again.
+func (m *Manager) Apply(pid int) (err error) {
+	defer func() {
+		if err != nil {
+			m.Destroy()
+		}
+	}()
+	unlock, err := m.lockParents()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	if m.h.unified != "" {
+		if err := m.enableControllers(); err != nil {
+			return err
+		}
+	}
+	for _, s := range m.needed() {
+		if _, made := m.dirs[m.key(s.name)]; made {
+			continue
+		}
+		dir := filepath.Join(m.parent(s.name), m.Name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return fmt.Errorf("cgroups: create %s: %w", dir, err)
+		}
+		m.dirs[m.key(s.name)] = dir
+	}
+	for _, s := range m.needed() {
+		dir := m.dir(s.name)
+		if s.name == "cpuset" && m.h.unified == "" {
+			// A new v1 cpuset has no memory nodes and refuses every task
+			// until it gets some: inherit the parent's.
+			mems, err := os.ReadFile(filepath.Join(filepath.Dir(dir), "cpuset.mems"))
+			if err != nil {
+				return fmt.Errorf("cgroups: %w", err)
+			}
+			if err := writeFile(dir, file{name: "cpuset.mems", value: strings.TrimSpace(string(mems))}); err != nil {
+				return err
+			}
+		}
+		for _, f := range m.files(s) {
+			if err := writeFile(dir, f); err != nil {
+				return err
+			}
+		}
+	}
+	// Last, with every limit in place: the process joins. One write per
+	// v1 hierarchy; one in all on v2.
+	written := map[string]bool{}
+	for _, s := range m.needed() {
+		dir := m.dir(s.name)
+		if written[dir] {
+			continue
+		}
+		written[dir] = true
+		if err := writeFile(dir, file{name: "cgroup.procs", value: strconv.Itoa(pid)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) dir(controller string) string { return m.dirs[m.key(controller)] }
+
+// enableControllers turns on, in mydocker's own cgroup, the controllers
+// its children need (v2 hands controllers down through subtree_control).
+func (m *Manager) enableControllers() error {
+	var plus []string
+	for _, s := range m.needed() {
+		plus = append(plus, "+"+s.name)
+	}
+	f := file{name: "cgroup.subtree_control", value: strings.Join(plus, " ")}
+	err := writeFile(m.h.self, f)
+	if errors.Is(err, unix.EBUSY) {
+		return fmt.Errorf("%w (cgroup v2 lets a cgroup with processes of its own hand down no controllers: run mydocker from a delegated cgroup, e.g. systemd-run --scope -p Delegate=yes)", err)
+	}
+	return err
+}
+
+// writeFile writes one cgroup file, logging it at info level so a student
+// can watch the mechanism.
+func writeFile(dir string, f file) error {
+	path := filepath.Join(dir, f.name)
+	if f.optional {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			log.Infof("cgroups: %s absent, skipped", path)
+			return nil
+		}
+	}
+	log.Infof("cgroups: write %q to %s", f.value, path)
+	if err := os.WriteFile(path, []byte(f.value), 0o644); err != nil {
+		return fmt.Errorf("cgroups: write %q to %s: %w", f.value, path, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// lockParents takes an flock on each parent cgroup directory, so that
+// making a cgroup and cleaning stale ones never interleave.
+func (m *Manager) lockParents() (unlock func(), err error) {
+	var held []*os.File
+	unlock = func() {
+		for _, f := range held {
+			f.Close()
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range m.needed() {
+		dir := m.parent(s.name)
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		f, err := os.Open(dir)
+		if err == nil {
+			err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		}
+		if err != nil {
+			unlock()
+			return nil, fmt.Errorf("cgroups: lock %s: %w", dir, err)
+		}
+		held = append(held, f)
+	}
+	return unlock, nil
+}
+
+// OOMKilled reports how many processes the kernel's OOM killer killed in
+// the container, from the cgroup's own counters.
+func (m *Manager) OOMKilled() int {
+	dir := m.dir("memory")
+	if dir == "" {
+		return 0
+	}
+	name, key := "memory.events", "oom_kill" // v2
+	if m.h.unified == "" {
+		name = "memory.oom_control" // v1: "oom_kill N" since Linux 4.13
+	}
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == key {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+// Destroy removes the container's cgroup. Called once the container's PID 1
+// has been reaped; by then the kernel has killed and reaped every other
+// process of its PID namespace, but a cgroup can stay busy for a moment
+// while the last ones are released, so rmdir is retried briefly.
+func (m *Manager) Destroy() error {
+	var errs []error
+	for controller, dir := range m.dirs {
+		if err := removeCgroup(dir); err != nil {
+			errs = append(errs, err)
+		}
+		delete(m.dirs, controller)
+	}
+	return errors.Join(errs...)
+}
+
+func removeCgroup(dir string) error {
+	var err error
+	for i := 0; i < 100; i++ {
+		err = unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			log.Infof("cgroups: removed %s", dir)
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("cgroups: remove %s: %w", dir, err)
+}
+
+// CleanStale removes empty mydocker cgroups left under mydocker's own
+// cgroup by a mydocker killed with SIGKILL (which had no chance to run
+// Destroy). A cgroup with processes in it belongs to a live container and
+// is left alone; rmdir itself refuses a non-empty cgroup anyway.
+func CleanStale() {
+	h, err := detect()
+	if err != nil {
+		return
+	}
+	dirs := map[string]bool{}
+	if h.unified != "" {
+		dirs[h.self] = true
+	}
+	for _, d := range h.v1 {
+		dirs[d] = true
+	}
+	for parent := range dirs {
+		entries, err := os.ReadDir(parent)
+		if err != nil {
+			continue
+		}
+		var lock *os.File
+		for _, e := range entries {
+			if !e.IsDir() || !strings.HasPrefix(e.Name(), Prefix) {
+				continue
+			}
+			if lock == nil {
+				// Same lock as Apply: never remove a cgroup being set up.
+				if lock, err = os.Open(parent); err != nil || unix.Flock(int(lock.Fd()), unix.LOCK_EX) != nil {
+					break
+				}
+			}
+			dir := filepath.Join(parent, e.Name())
+			procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			if err != nil || len(strings.TrimSpace(string(procs))) > 0 {
+				continue
+			}
+			if unix.Rmdir(dir) == nil {
+				log.Infof("cgroups: removed stale %s", dir)
+			}
+		}
+		if lock != nil {
+			lock.Close()
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package cgroups
+
+import (
+	"strconv"
+)
+
+// file is one value written into a cgroup's directory.
+type file struct {
+	name, value string
+	// optional files are skipped where the kernel lacks them (swap
+	// accounting off, no swap controller).
+	optional bool
+}
+
+// subsystem is one controller and how Resources map onto its files; the
+// book's Subsystem interface, with one mapping per cgroup version.
+type subsystem struct {
+	name string // the controller, as the kernel names it
+	// v1 and v2 return the files to write for res, nil when res sets
+	// nothing this controller enforces.
+	v1, v2 func(res Resources) []file
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// subsystems are the controllers mydocker uses, in the order they are set.
+var subsystems = []subsystem{
+	{
+		name: "memory",
+		v1: func(r Resources) []file {
+			if r.MemoryBytes == 0 {
+				return nil
+			}
+			// memsw (memory+swap) equal to the limit: no swapping past it,
+			// so the limit bites the same on hosts with swap.
+			return []file{
+				{"memory.limit_in_bytes", itoa(r.MemoryBytes), false},
+				{"memory.memsw.limit_in_bytes", itoa(r.MemoryBytes), true},
+			}
+		},
+		v2: func(r Resources) []file {
+			if r.MemoryBytes == 0 {
+				return nil
+			}
+			return []file{{"memory.max", itoa(r.MemoryBytes), false}, {"memory.swap.max", "0", true}}
+		},
+	},
+	{
+		name: "cpu",
+		v1: func(r Resources) []file {
+			var files []file
+			if r.CPUShares != 0 {
+				files = append(files, file{"cpu.shares", strconv.FormatUint(r.CPUShares, 10), false})
+			}
+			if r.CPUs != 0 {
+				files = append(files,
+					file{"cpu.cfs_period_us", itoa(CPUPeriod), false},
+					file{"cpu.cfs_quota_us", itoa(r.CPUQuota()), false})
+			}
+			return files
+		},
+		v2: func(r Resources) []file {
+			var files []file
+			if r.CPUShares != 0 {
+				files = append(files, file{"cpu.weight", strconv.FormatUint(SharesToWeight(r.CPUShares), 10), false})
+			}
+			if r.CPUs != 0 {
+				files = append(files, file{"cpu.max", itoa(r.CPUQuota()) + " " + itoa(CPUPeriod), false})
+			}
+			return files
+		},
+	},
+	{
+		name: "cpuset",
+		v1: func(r Resources) []file {
+			if r.CPUSet == "" {
+				return nil
+			}
+			// cpuset.mems is filled in from the parent by the manager: a
+			// v1 cpuset with no memory nodes refuses every task.
+			return []file{{"cpuset.cpus", r.CPUSet, false}}
+		},
+		v2: func(r Resources) []file {
+			if r.CPUSet == "" {
+				return nil
+			}
+			return []file{{"cpuset.cpus", r.CPUSet, false}}
+		},
+	},
+	{
+		name: "pids",
+		v1: func(r Resources) []file {
+			if r.PidsLimit == 0 {
+				return nil
+			}
+			return []file{{"pids.max", itoa(r.PidsLimit), false}}
+		},
+		v2: func(r Resources) []file {
+			if r.PidsLimit == 0 {
+				return nil
+			}
+			return []file{{"pids.max", itoa(r.PidsLimit), false}}
+		},
+	},
+}
+
+// SharesToWeight converts v1 cpu.shares (2..262144, default 1024) to v2
+// cpu.weight (1..10000, default 100), with the conversion runc and the
+// kernel documentation use.
+func SharesToWeight(shares uint64) uint64 {
+	if shares == 0 {
+		return 0
+	}
+	return 1 + ((shares-2)*9999)/262142
+}
