@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test check unit e2e demo image clean
+.PHONY: all build test test-cgroup2 check unit e2e demo image clean
 
 all: build
 
@@ -15,6 +15,11 @@ build:
 # that a failure).
 test: check
 	$(GO) test -count=1 ./...
+
+# The cgroup end-to-end tests again, in a small VM booted on a cgroup v2
+# kernel (this kind of host is v1 and cannot switch): scripts/cgroup2-vm.sh.
+test-cgroup2:
+	./scripts/cgroup2-vm.sh
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -38,4 +43,4 @@ demo: build
 	sudo ./scripts/book-demo.sh
 
 clean:
-	rm -f mydocker busybox.tar
+	rm -rf mydocker busybox.tar .vm

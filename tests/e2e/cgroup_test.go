@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // cgroupV2 tells the host's layout: a cgroup2 file at the top of
@@ -207,6 +208,22 @@ func TestCgroupStaleRemovedByNextRun(t *testing.T) {
 	// SIGKILL: mydocker cannot clean up; its container dies with it.
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
+	// The container dies with its mydocker, but asynchronously: wait
+	// (boundedly) until its cgroup is empty, which is what makes it stale.
+	left := leftoverCgroups()
+	if len(left) == 0 {
+		t.Fatal("the killed mydocker left no cgroup: nothing to clean")
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		empty := true
+		for _, dir := range left {
+			procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			empty = empty && len(strings.TrimSpace(string(procs))) == 0
+		}
+		if empty {
+			break
+		}
+	}
 	mustRun(t, "run", "--pids-limit", "20", "/bin/true")
 	checkNoCgroupLeft(t)
 }
