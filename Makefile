@@ -2,13 +2,16 @@
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
+# urfave/cli's man-page generator (and its markdown library) is never used:
+# leaving it out saves half a millisecond of start-up in every process.
+TAGS    := urfave_cli_no_docs
 
 .PHONY: all build test test-cgroup2 check unit e2e demo image clean
 
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o mydocker .
+	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o mydocker .
 
 # The whole suite: formatting, vet, unit tests, end-to-end tests. The
 # end-to-end tests need root; for another user they skip (CI=true makes

@@ -1,3 +1,11 @@
+// Start-up speed: Go 1.25's runtime reads /proc/self/cgroup, mountinfo and
+// the CPU quota at start to size GOMAXPROCS, and keeps a goroutine to follow
+// it. mydocker runs for milliseconds (and twice per container: run, then
+// init), so it uses the machine's CPU count, as Go 1.24 did.
+
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command mydocker is a small container runtime written beside the book
 // "自己动手写Docker" (Write Your Own Docker). This package is the command
 // line only: flags, logging, exit statuses. The mechanisms live in

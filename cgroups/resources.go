@@ -9,7 +9,6 @@ package cgroups
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -36,21 +35,31 @@ func (r Resources) CPUQuota() int64 { return int64(r.CPUs*CPUPeriod + 0.5) }
 // container cannot even start.
 const MinMemory = 6 << 20
 
-var sizePattern = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?) ?([bkmgtBKMGT])?(?:[iI]?[bB])?$`)
-
 // ParseMemory reads a size as docker does: a number of bytes, or with a
 // b, k, m, g or t suffix (powers of 1024; "64m", "64MB", "64MiB" and
 // "1.5g" all work).
 func ParseMemory(s string) (int64, error) {
-	m := sizePattern.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return 0, fmt.Errorf("invalid memory size %q: want a number with an optional b, k, m or g suffix", s)
+	bad := fmt.Errorf("invalid memory size %q: want a number with an optional b, k, m or g suffix", s)
+	num := strings.TrimSpace(s)
+	// The unit: an optional "b", "ib" or "B"/"iB" after k, m, g or t.
+	unit := strings.ToLower(strings.TrimLeft(num, "0123456789."))
+	num = strings.TrimSpace(num[:len(num)-len(unit)])
+	unit = strings.TrimSpace(unit)
+	shifts := map[string]uint{"": 0, "b": 0, "k": 10, "m": 20, "g": 30, "t": 40}
+	if len(unit) > 1 {
+		unit = strings.TrimSuffix(strings.TrimSuffix(unit, "b"), "i")
+		if unit == "" {
+			return 0, bad
+		}
 	}
-	n, err := strconv.ParseFloat(m[1], 64)
+	shift, ok := shifts[unit]
+	if !ok || num == "" || strings.Count(num, ".") > 1 || num[0] == '.' || num[len(num)-1] == '.' {
+		return 0, bad
+	}
+	n, err := strconv.ParseFloat(num, 64)
 	if err != nil {
-		return 0, fmt.Errorf("invalid memory size %q", s)
+		return 0, bad
 	}
-	shift := map[string]uint{"": 0, "b": 0, "k": 10, "m": 20, "g": 30, "t": 40}[strings.ToLower(m[2])]
 	bytes := n * float64(uint64(1)<<shift)
 	if bytes > 1<<62 {
 		return 0, fmt.Errorf("invalid memory size %q: too large", s)

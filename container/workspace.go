@@ -1,7 +1,6 @@
 package container
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -54,10 +53,12 @@ func lockContainers(root string) (unlock func(), err error) {
 }
 
 // NewID returns a random container ID, 12 hex digits as docker shows them.
+// getrandom(2) directly: crypto/rand would bring the crypto packages'
+// initialisation into every start of mydocker.
 func NewID() (string, error) {
 	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("container ID: %w", err)
+	if n, err := unix.Getrandom(b, 0); err != nil || n != len(b) {
+		return "", fmt.Errorf("container ID: getrandom: %v", err)
 	}
 	return hex.EncodeToString(b), nil
 }

@@ -79,7 +79,7 @@ chmod +x "$root/init"
 # What the guest runs, shared over 9p.
 share=$vm/share
 rm -rf "$share" && mkdir -p "$share"
-CGO_ENABLED=0 go build -o "$share/mydocker" .
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$share/mydocker" .
 CGO_ENABLED=0 go test -c -o "$share/e2e.test" ./tests/e2e/
 printf '%s' "$tests" > "$share/tests"
 
