@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # leaving it out saves half a millisecond of start-up in every process.
 TAGS    := urfave_cli_no_docs
 
-.PHONY: all build test test-cgroup2 check unit e2e demo image clean
+.PHONY: all build test test-cgroup2 check unit e2e demo image bench clean
 
 all: build
 
@@ -42,8 +42,12 @@ image: busybox.tar
 busybox.tar: scripts/make-busybox-image.sh
 	./scripts/make-busybox-image.sh $@
 
+# Start-up speed against unshare, bwrap, crun and runc (scripts/bench.sh).
+bench:
+	./scripts/bench.sh
+
 demo: build
 	sudo ./scripts/book-demo.sh
 
 clean:
-	rm -rf mydocker busybox.tar .vm
+	rm -rf mydocker busybox.tar .vm .bench

@@ -61,6 +61,12 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 	// /proc/self/exe is this very binary, wherever it was started from.
 	cmd := exec.Command("/proc/self/exe", append(initArgs, "init")...)
 	cmd.Args[0] = "mydocker"
+	// init's own environment (the command gets cfg.Env, not this). One P
+	// is all init needs: it runs for a millisecond, single-threaded, and
+	// with the default of one P per CPU the Go scheduler spins idle
+	// threads that compete for the CPU with every other container starting
+	// at the same time (-20% wall time for 50 at once, measured).
+	cmd.Env = []string{"GOMAXPROCS=1"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: cloneFlags,
 		// If mydocker dies without reaping the container (SIGKILL), the

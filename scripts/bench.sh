@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Start-up benchmark: mydocker side by side with unshare(1), bubblewrap, crun
+# and runc, in one run (this machine is shared and noisy: compare ratios,
+# not absolute times). Run as root: make bench. Not part of the tests.
+#
+#   1. host filesystem: `mydocker run /bin/true` vs unshare and bwrap with the
+#      same namespaces (UTS, PID, mount, net, IPC) and a fresh /proc;
+#   2. image: `mydocker run busybox /bin/true` (overlay, pivot_root, /dev)
+#      vs crun and runc on an OCI bundle of the same busybox rootfs;
+#   3. N containers started at once (N = 1, 10, 50, 100), wall time;
+#   4. peak RSS (GNU time's %M: the largest of the process and its children).
+#
+# Environment: RUNS (default 200), OUT (default .bench/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-200}
+out=$(realpath -m "${OUT:-.bench}")
+[ "$(id -u)" -eq 0 ] || { echo "bench: run as root (containers need it)" >&2; exit 1; }
+
+need=()
+for pair in hyperfine:hyperfine bwrap:bubblewrap runc:runc crun:crun /usr/bin/time:time python3:python3; do
+  command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+make -s build image >/dev/null
+rm -rf "$out" && mkdir -p "$out"
+md=$PWD/mydocker
+root=$out/root
+"$md" --root "$root" import busybox.tar busybox >/dev/null
+# An OCI bundle with the same rootfs, running /bin/true without a terminal.
+mkdir -p "$out/bundle/rootfs"
+tar -C "$out/bundle/rootfs" -xf busybox.tar
+(cd "$out/bundle" && runc spec && sed -i -e 's/"terminal": true/"terminal": false/' -e 's|^\(\s*\)"sh"$|\1"/bin/true"|' config.json)
+
+ns_unshare="unshare -fpmuin --mount-proc /bin/true"
+ns_bwrap="bwrap --unshare-pid --unshare-uts --unshare-ipc --unshare-net --dev-bind / / --proc /proc /bin/true"
+hf() { hyperfine -N --warmup 20 --style none "$@" >/dev/null; }
+
+echo "bench: 1/4 host filesystem ($runs runs each)" >&2
+hf --runs "$runs" --export-json "$out/host.json" \
+  -n "mydocker run /bin/true" "$md run /bin/true" \
+  -n "unshare -fpmuin --mount-proc" "$ns_unshare" \
+  -n "bwrap (same namespaces)" "$ns_bwrap"
+
+echo "bench: 2/4 image mode ($runs runs each)" >&2
+# crun refuses this host's hybrid cgroup layout (v1 plus an empty cgroup2 at
+# /sys/fs/cgroup/unified): all three run in a mount namespace of their own
+# where that mount is gone, so they see the same host.
+unshare -m --propagation private sh -c '
+  umount /sys/fs/cgroup/unified 2>/dev/null || true
+  exec hyperfine -N --warmup 20 --style none --runs "$0" --export-json "$1/image.json" \
+    -n "mydocker run busybox /bin/true" "$2 --root $1/root run busybox /bin/true" \
+    -n "crun run (same rootfs)" "crun run -b $1/bundle bench-crun" \
+    -n "runc run (same rootfs)" "runc run -b $1/bundle bench-runc"' "$runs" "$out" "$md" >/dev/null
+
+echo "bench: 3/4 N at once" >&2
+for n in 1 10 50 100; do
+  r=$(( n >= 50 ? 20 : 50 ))
+  many() { echo "sh -c 'for i in \$(seq $n); do $1 & done; wait'"; }
+  hyperfine --warmup 3 --style none --runs "$r" --export-json "$out/many-$n.json" \
+    -n "mydocker x$n" "$(many "$md run /bin/true")" \
+    -n "unshare x$n" "$(many "$ns_unshare")" \
+    -n "bwrap x$n" "$(many "$ns_bwrap")" >/dev/null
+done
+
+echo "bench: 4/4 peak RSS" >&2
+rss() { # median of 21 runs of GNU time's %M, in KiB
+  for _ in $(seq 21); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
+}
+{
+  echo "mydocker run /bin/true $(rss "$md" run /bin/true)"
+  echo "unshare -fpmuin --mount-proc $(rss $ns_unshare)"
+  echo "bwrap (same namespaces) $(rss $ns_bwrap)"
+  echo "mydocker run busybox /bin/true $(rss "$md" --root "$root" run busybox /bin/true)"
+  echo "crun run (same rootfs) $(unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; for i in $(seq 21); do /usr/bin/time -f %M crun run -b "$0/bundle" bench-rss 2>&1 >/dev/null | tail -1; done' "$out" | sort -n | sed -n 11p)"
+} > "$out/rss.txt"
+
+python3 - "$out" <<'PY' | tee "$out/table.md"
+import json, sys
+out = sys.argv[1]
+rss = {}
+for line in open(f"{out}/rss.txt"):
+    name, _, kib = line.rstrip().rpartition(" ")
+    rss[name] = kib
+def rows(path, base):
+    res = json.load(open(path))["results"]
+    ref = next(r["median"] for r in res if r["command"].startswith(base))
+    for r in res:
+        name = r["command"]
+        mem = rss.get(name, "")
+        mem = f"{int(mem)/1024:.1f} MiB" if mem else ""
+        print(f"| {name} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} | {r['median']/ref:.2f}x | {mem} |")
+print("| command | median ms | min ms | max ms | ratio | peak RSS |")
+print("|---|---|---|---|---|---|")
+rows(f"{out}/host.json", "unshare")
+rows(f"{out}/image.json", "crun")
+for n in (1, 10, 50, 100):
+    rows(f"{out}/many-{n}.json", "unshare")
+print()
+print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows).")
+PY
+echo "bench: results in $out (table.md, *.json)" >&2
