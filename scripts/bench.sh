@@ -30,6 +30,9 @@ fi
 make -s build image >/dev/null
 rm -rf "$out" && mkdir -p "$out"
 md=$PWD/mydocker
+# The yardstick: a bare Go re-exec (scripts/barereexec), built as mydocker is.
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/barereexec" ./scripts/barereexec
+bare="$out/barereexec /bin/true"
 root=$out/root
 "$md" --root "$root" import busybox.tar busybox >/dev/null
 # An OCI bundle with the same rootfs, running /bin/true without a terminal.
@@ -45,7 +48,8 @@ echo "bench: 1/4 host filesystem ($runs runs each)" >&2
 hf --runs "$runs" --export-json "$out/host.json" \
   -n "mydocker run /bin/true" "$md run /bin/true" \
   -n "unshare -fpmuin --mount-proc" "$ns_unshare" \
-  -n "bwrap (same namespaces)" "$ns_bwrap"
+  -n "bwrap (same namespaces)" "$ns_bwrap" \
+  -n "bare Go re-exec (yardstick)" "$bare"
 
 echo "bench: 2/4 image mode ($runs runs each)" >&2
 # crun refuses this host's hybrid cgroup layout (v1 plus an empty cgroup2 at
@@ -65,7 +69,8 @@ for n in 1 10 50 100; do
   hyperfine --warmup 3 --style none --runs "$r" --export-json "$out/many-$n.json" \
     -n "mydocker x$n" "$(many "$md run /bin/true")" \
     -n "unshare x$n" "$(many "$ns_unshare")" \
-    -n "bwrap x$n" "$(many "$ns_bwrap")" >/dev/null
+    -n "bwrap x$n" "$(many "$ns_bwrap")" \
+    -n "bare Go re-exec x$n" "$(many "$bare")" >/dev/null
 done
 
 echo "bench: 4/4 peak RSS" >&2
@@ -76,6 +81,7 @@ rss() { # median of 21 runs of GNU time's %M, in KiB
   echo "mydocker run /bin/true $(rss "$md" run /bin/true)"
   echo "unshare -fpmuin --mount-proc $(rss $ns_unshare)"
   echo "bwrap (same namespaces) $(rss $ns_bwrap)"
+  echo "bare Go re-exec (yardstick) $(rss $bare)"
   echo "mydocker run busybox /bin/true $(rss "$md" --root "$root" run busybox /bin/true)"
   echo "crun run (same rootfs) $(unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; for i in $(seq 21); do /usr/bin/time -f %M crun run -b "$0/bundle" bench-rss 2>&1 >/dev/null | tail -1; done' "$out" | sort -n | sed -n 11p)"
 } > "$out/rss.txt"
