@@ -150,7 +150,7 @@ func TestCgroupCPUQuotaThrottles(t *testing.T) {
 	if cgroupV2() {
 		cpuStat = `/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/cpu.stat`
 	}
-	script := `i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; cat ` + cpuStat
+	script := `i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done; cat ` + cpuStat
 	out := mustRun(t, "run", "--cpus", "0.1", "/bin/sh", "-c", script)
 	throttled := -1
 	for _, line := range strings.Split(out, "\n") {
