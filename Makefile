@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # leaving it out saves half a millisecond of start-up in every process.
 TAGS    := urfave_cli_no_docs
 
-.PHONY: all build test test-cgroup2 check unit e2e demo image bench clean
+.PHONY: all build test test-cgroup2 check unit e2e demo image debian-image bench clean
 
 all: build
 
@@ -42,6 +42,13 @@ image: busybox.tar
 busybox.tar: scripts/make-busybox-image.sh
 	./scripts/make-busybox-image.sh $@
 
+# A real distribution: Debian minbase by debootstrap, as a gzip tarball
+# (the end-to-end tests build and cache their own in .cache/).
+debian-image: debian.tar.gz
+
+debian.tar.gz: scripts/make-debian-image.sh
+	./scripts/make-debian-image.sh $@
+
 # Start-up speed against unshare, bwrap, crun and runc (scripts/bench.sh).
 bench:
 	./scripts/bench.sh
@@ -50,4 +57,4 @@ demo: build
 	sudo ./scripts/book-demo.sh
 
 clean:
-	rm -rf mydocker busybox.tar .vm .bench
+	rm -rf mydocker busybox.tar debian.tar.gz .vm .bench .cache

@@ -304,3 +304,33 @@ func TestImageWithTerminal(t *testing.T) {
 	}
 	checkNoWorkspaceLeft(t)
 }
+
+// TestDebianImage runs a real distribution: Debian's minbase, made with
+// debootstrap by the project's script (cached in .cache/ between runs) and
+// imported from a gzip tarball.
+func TestDebianImage(t *testing.T) {
+	tarball, err := filepath.Abs("../../.cache/debian.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tarball); err != nil {
+		if out, err := exec.Command("../../scripts/make-debian-image.sh", tarball).CombinedOutput(); err != nil {
+			t.Fatalf("make-debian-image: %v\n%s", err, out)
+		}
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	if out, err := exec.Command(mydocker, "--root", root, "import", tarball, "debian").CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	r := run(t, nil, "--root", root, "run", "debian", "/bin/bash", "-c",
+		`. /etc/os-release; echo "$ID $VERSION_CODENAME"; id -un; apt-get --version | head -1 | cut -d' ' -f1; echo x > /dev/null && echo dev-ok; echo $$`)
+	if r.status != 0 || !strings.HasPrefix(r.stdout, "debian ") || !strings.Contains(r.stdout, "\nroot\napt\ndev-ok\n1\n") {
+		t.Errorf("Debian container: status %d\n%s\n%s", r.status, r.stdout, r.stderr)
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, "containers"))
+	for _, e := range entries {
+		if e.Name() != ".lock" {
+			t.Errorf("container directory left behind: %s", e.Name())
+		}
+	}
+}
