@@ -93,7 +93,7 @@ func TestCgroupLimitsLandInTheContainersCgroup(t *testing.T) {
 		if sc := bufio.NewScanner(stdout); !sc.Scan() || sc.Text() != "ready" {
 			t.Fatalf("%v: container did not start", spelling)
 		}
-		pid := waitForChild(t, cmd.Process.Pid)
+		pid := waitForChild(t, cmd.Process.Pid, "sh")
 		want := map[[2]string]string{
 			{"memory", "memory.limit_in_bytes"}: "67108864",
 			{"cpu", "cpu.shares"}:               "512",

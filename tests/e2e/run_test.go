@@ -182,7 +182,7 @@ func TestSignalledCommandGives128PlusN(t *testing.T) {
 	killOnFailure(t, cmd)
 	// The container's PID 1 ignores SIGKILL sent from inside its own PID
 	// namespace; from the host it dies like any process.
-	child := waitForChild(t, cmd.Process.Pid)
+	child := waitForChild(t, cmd.Process.Pid, "sleep")
 	syscall.Kill(child, syscall.SIGKILL)
 	err := cmd.Wait()
 	if got := statusOf(t, cmd, err); got != 137 {
@@ -201,8 +201,11 @@ func killOnFailure(t *testing.T, cmd *exec.Cmd) {
 	})
 }
 
-// waitForChild returns the PID (on the host) of mydocker's container.
-func waitForChild(t *testing.T, pid int) int {
+// waitForChild returns the PID (on the host) of mydocker's container once
+// its PID 1 runs comm. The name matters: Go's os/exec briefly forks a
+// throw-away child of its own (a pidfd probe), and killing that one instead
+// of the container would leave the test waiting forever.
+func waitForChild(t *testing.T, pid int, comm string) int {
 	t.Helper()
 	// Go forks from whichever thread it is on: look at every thread's children.
 	pattern := fmt.Sprintf("/proc/%d/task/*/children", pid)
@@ -210,13 +213,16 @@ func waitForChild(t *testing.T, pid int) int {
 		paths, _ := filepath.Glob(pattern)
 		for _, path := range paths {
 			data, _ := os.ReadFile(path)
-			if f := strings.Fields(string(data)); len(f) > 0 {
-				child, _ := strconv.Atoi(f[0])
-				return child
+			for _, f := range strings.Fields(string(data)) {
+				name, _ := os.ReadFile("/proc/" + f + "/comm")
+				if strings.TrimSpace(string(name)) == comm {
+					child, _ := strconv.Atoi(f)
+					return child
+				}
 			}
 		}
 	}
-	t.Fatalf("mydocker (pid %d) started no container", pid)
+	t.Fatalf("mydocker (pid %d) started no container running %s", pid, comm)
 	return 0
 }
 

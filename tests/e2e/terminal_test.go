@@ -194,7 +194,7 @@ func TestTTYRestoredWhenMydockerGetsSIGTERM(t *testing.T) {
 
 func TestTTYRestoredWhenCommandIsKilled(t *testing.T) {
 	s := startSession(t, 24, 80, "run", "-ti", "/bin/sleep", "1000")
-	syscall.Kill(waitForChild(t, s.cmd.Process.Pid), syscall.SIGKILL)
+	syscall.Kill(waitForChild(t, s.cmd.Process.Pid, "sleep"), syscall.SIGKILL)
 	if status := s.wait(); status != 137 {
 		t.Errorf("status %d, want 137", status)
 	}
