@@ -54,7 +54,7 @@ bench:
 	./scripts/bench.sh
 
 demo: build
-	sudo ./scripts/book-demo.sh
+	./scripts/book-demo.sh
 
 clean:
 	rm -rf mydocker busybox.tar debian.tar.gz .vm .bench .cache
