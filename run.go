@@ -56,25 +56,35 @@ func Run(opts runOptions) error {
 		stdio.In = os.Stdin
 	}
 	var console *terminal.Console
-	if opts.tty {
-		if terminal.IsTerminal(os.Stdin) {
-			var err error
-			console, err = terminal.New(os.Stdin, os.Stdout, opts.interactive)
-			if err != nil {
-				return err
-			}
-			// Restores the user's terminal on every way out of Run.
-			defer console.Close()
-			stdio = container.Stdio{In: console.Slave(), Out: console.Slave(), Err: console.Slave()}
-			opts.config.TTY = true
-		} else {
-			log.Info("-t: stdin is not a terminal, running with plain stdio")
+	switch {
+	case !opts.tty:
+	case !terminal.IsTerminal(os.Stdin):
+		log.Info("-t: stdin is not a terminal, running with plain stdio")
+	case opts.image != "" || opts.rootfs != "":
+		// The container makes its terminal in its own /dev/pts and sends
+		// the master side back (container/console.go).
+		console = terminal.ForContainer(os.Stdin, os.Stdout, opts.interactive)
+		defer console.Close() // restores the user's terminal on every way out
+		stdio = container.Stdio{Out: os.Stdout, Err: os.Stderr}
+		opts.config.TTY, opts.config.ConsoleSocket = true, true
+	default:
+		// On the host's files there is no devpts of the container's own:
+		// mydocker opens the pty on the host's.
+		var err error
+		if console, err = terminal.New(os.Stdin, os.Stdout, opts.interactive); err != nil {
+			return err
 		}
+		defer console.Close() // restores the user's terminal on every way out
+		stdio = container.Stdio{In: console.Slave(), Out: console.Slave(), Err: console.Slave()}
+		opts.config.TTY = true
 	}
 
 	parent, err := container.NewParentProcess(opts.config, logArgs, stdio)
 	if err != nil {
 		return err
+	}
+	if opts.config.ConsoleSocket {
+		parent.OnConsole = console.Attach
 	}
 	var limits *cgroups.Manager
 	if !opts.resources.Empty() {

@@ -24,6 +24,11 @@ type Config struct {
 	Workdir string
 	// TTY says the container's stdio is a pseudo-terminal of its own.
 	TTY bool
+	// ConsoleSocket says init makes that pseudo-terminal itself, in the
+	// container's own devpts, and sends its master side back to run over
+	// the console socket (fd 5), as runc does with --console-socket. Used
+	// with an image or --rootfs; on the host's files run makes the pty.
+	ConsoleSocket bool
 	// Init runs a small init as PID 1 with the command as its child
 	// (--init) instead of exec'ing the command as PID 1.
 	Init bool
@@ -65,6 +70,7 @@ const (
 	keyHostname = "hostname"
 	keyWorkdir  = "workdir"
 	keyTTY      = "tty"
+	keyConsole  = "console-socket"
 	keyInit     = "init"
 	keyRootfs   = "rootfs"
 	keyLower    = "lowerdir"
@@ -109,6 +115,7 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	add(keyHostname, cfg.Hostname)
 	add(keyWorkdir, cfg.Workdir)
 	addFlag(keyTTY, cfg.TTY)
+	addFlag(keyConsole, cfg.ConsoleSocket)
 	addFlag(keyInit, cfg.Init)
 	add(keyRootfs, cfg.Rootfs)
 	add(keyLower, cfg.LowerDir)
@@ -162,6 +169,8 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.Workdir = value
 		case keyTTY:
 			cfg.TTY = value == "1"
+		case keyConsole:
+			cfg.ConsoleSocket = value == "1"
 		case keyInit:
 			cfg.Init = value == "1"
 		case keyRootfs:

@@ -12,8 +12,9 @@ import (
 
 // The pipes init finds at these descriptors (exec.Cmd.ExtraFiles start at 3).
 const (
-	configFd = 3 // parent -> init: the Config, JSON
-	statusFd = 4 // init -> parent: a StartError, or nothing if exec worked
+	configFd  = 3 // parent -> init: the Config
+	statusFd  = 4 // init -> parent: a StartError, or nothing if exec worked
+	consoleFd = 5 // init -> parent: the pty master, with cfg.ConsoleSocket
 )
 
 // Namespaces the container gets, as in the book: hostname, process IDs,
@@ -29,6 +30,10 @@ type ParentProcess struct {
 	// it has its config, so before the user's command can start: the place
 	// to put it into its cgroup.
 	OnCreate func(pid int) error
+	// OnConsole receives the master side of the pseudo-terminal init made
+	// (cfg.ConsoleSocket), before the user's command starts.
+	OnConsole func(master *os.File) error
+	consoleR  *os.File // our end of the console socket
 
 	config  *Config
 	configW *os.File // write end of the config pipe
@@ -74,7 +79,22 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 		// namespace: a one-off run never leaves an orphaned container.
 		Pdeathsig: syscall.SIGKILL,
 	}
-	if cfg.TTY {
+	files := []*os.File{configR, statusW}
+	var consoleR *os.File
+	if cfg.ConsoleSocket {
+		// init makes the terminal: a session of its own, and no stdin
+		// until the pty's slave side replaces stdio.
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			for _, f := range []*os.File{configR, configW, statusR, statusW} {
+				f.Close()
+			}
+			return nil, fmt.Errorf("create console socket: %w", err)
+		}
+		consoleR = os.NewFile(uintptr(fds[0]), "console-socket")
+		files = append(files, os.NewFile(uintptr(fds[1]), "console-socket-child"))
+		cmd.SysProcAttr.Setsid = true
+	} else if cfg.TTY {
 		// A session of its own with the pseudo-terminal as controlling
 		// terminal: job control works, Ctrl-C signals the container's
 		// foreground process, and the host's terminal is out of reach.
@@ -90,14 +110,15 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 	}
 	cmd.Stdout = stdio.Out
 	cmd.Stderr = stdio.Err
-	cmd.ExtraFiles = []*os.File{configR, statusW}
+	cmd.ExtraFiles = files
 
 	return &ParentProcess{
-		Cmd:     cmd,
-		config:  cfg,
-		configW: configW,
-		statusR: statusR,
-		childFs: []*os.File{configR, statusW},
+		Cmd:      cmd,
+		config:   cfg,
+		configW:  configW,
+		statusR:  statusR,
+		consoleR: consoleR,
+		childFs:  files,
 	}, nil
 }
 
@@ -127,6 +148,21 @@ func (p *ParentProcess) Start() error {
 	// start report or the exit status says what happened.
 	sendErr := WriteConfig(p.configW, p.config)
 	p.configW.Close()
+	if p.consoleR != nil {
+		master, err := receiveConsole(p.consoleR)
+		if err != nil {
+			_ = p.Cmd.Process.Kill()
+			return err
+		}
+		// No master means init failed before making it: its start report
+		// says why.
+		if master != nil && p.OnConsole != nil {
+			if err := p.OnConsole(master); err != nil {
+				_ = p.Cmd.Process.Kill()
+				return err
+			}
+		}
+	}
 
 	report, err := readStartReport(p.statusR)
 	if err != nil {
@@ -144,6 +180,9 @@ func (p *ParentProcess) Start() error {
 func (p *ParentProcess) closeParentEnds() {
 	p.configW.Close()
 	p.statusR.Close()
+	if p.consoleR != nil {
+		p.consoleR.Close()
+	}
 }
 
 // Wait reaps the container's PID 1 and returns how it ended.

@@ -68,6 +68,11 @@ func setUpRootfs(cfg *Config) error {
 	if err := populateDev(in); err != nil {
 		return err
 	}
+	if cfg.ConsoleSocket {
+		if err := setUpConsole(in("dev/pts")); err != nil {
+			return err
+		}
+	}
 	for _, name := range []string{"hostname", "hosts", "resolv.conf"} {
 		target := "etc/" + name
 		if err := createMountPoint(root, target, false); err != nil {

@@ -46,6 +46,20 @@ func New(user, out *os.File, interactive bool) (*Console, error) {
 	return c, nil
 }
 
+// ForContainer is a Console whose pseudo-terminal the container makes in
+// its own devpts (an image or --rootfs): its master side arrives later,
+// through Attach.
+func ForContainer(user, out *os.File, interactive bool) *Console {
+	return &Console{user: user, out: out, interactive: interactive}
+}
+
+// Attach takes the master side of the container's own pseudo-terminal and
+// sizes it like the user's terminal.
+func (c *Console) Attach(master *os.File) error {
+	c.master = master
+	return c.Resize()
+}
+
 // Slave is the container's side: its stdio and controlling terminal.
 func (c *Console) Slave() *os.File { return c.slave }
 
@@ -57,7 +71,9 @@ func (c *Console) Start() error {
 	// Our copy of the slave must go: once every process in the container
 	// has closed it, reading the master gives EIO, which is how the relay
 	// knows the output is complete.
-	c.slave.Close()
+	if c.slave != nil {
+		c.slave.Close()
+	}
 	c.outputDone = make(chan struct{})
 	go func() {
 		defer close(c.outputDone)
@@ -81,6 +97,9 @@ func (c *Console) Start() error {
 // Resize copies the user's window size to the container's terminal; the
 // kernel then sends SIGWINCH to the container's foreground process group.
 func (c *Console) Resize() error {
+	if c.master == nil {
+		return nil // not attached yet: Attach sizes it
+	}
 	if err := pty.InheritSize(c.user, c.master); err != nil {
 		return fmt.Errorf("copy window size: %w", err)
 	}
@@ -109,6 +128,9 @@ func (c *Console) Restore() {
 // Close restores the user's terminal and releases the pseudo-terminal.
 func (c *Console) Close() {
 	c.Restore()
-	c.slave.Close()
-	c.master.Close()
+	for _, f := range []*os.File{c.slave, c.master} {
+		if f != nil {
+			f.Close()
+		}
+	}
 }

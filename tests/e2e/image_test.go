@@ -293,11 +293,17 @@ func TestKilledMydockerLeavesNothingAfterNextCommand(t *testing.T) {
 }
 
 func TestImageWithTerminal(t *testing.T) {
+	// In an image the terminal is the container's own: /dev/pts/0 of its
+	// own devpts instance, sized like the user's, with job control.
 	needImage(t)
-	s := startSession(t, 24, 80, "--root", storeRoot, "run", "-ti", "busybox", "sh")
-	s.send("echo pid=$$ term=$TERM; test -t 0 && echo tty-$((1+1))\r")
-	s.expect("pid=1 term=xterm")
-	s.expect("tty-2")
+	s := startSession(t, 33, 99, "--root", storeRoot, "run", "-ti", "busybox", "sh")
+	s.send("echo pid=$$ term=$TERM tty=$(tty) pts=$(ls /dev/pts | tr '\\n' ,) size=$(stty size | tr ' ' x)-$((1+1))\r")
+	s.expect("pid=1 term=xterm tty=/dev/pts/0 pts=0,ptmx, size=33x99-2")
+	s.send("sleep 100\r")
+	waitForDescendant(t, s.cmd.Process.Pid, "sleep")
+	s.send("\x03") // Ctrl-C
+	s.send("echo alive-$((40+2))\r")
+	s.expect("alive-42")
 	s.send("exit 4\r")
 	if status := s.wait(); status != 4 {
 		t.Errorf("status %d", status)
