@@ -51,34 +51,13 @@ func Run(opts runOptions) error {
 		defer func() { cleanup(startFailed) }()
 	}
 
-	stdio := container.Stdio{Out: os.Stdout, Err: os.Stderr}
-	if opts.interactive {
-		stdio.In = os.Stdin
+	console, stdio, err := setUpStdio(&opts)
+	if err != nil {
+		return err
 	}
-	var console *terminal.Console
-	switch {
-	case !opts.tty:
-	case !terminal.IsTerminal(os.Stdin):
-		log.Info("-t: stdin is not a terminal, running with plain stdio")
-	case opts.image != "" || opts.rootfs != "":
-		// The container makes its terminal in its own /dev/pts and sends
-		// the master side back (container/console.go).
-		console = terminal.ForContainer(os.Stdin, os.Stdout, opts.interactive)
+	if console != nil {
 		defer console.Close() // restores the user's terminal on every way out
-		stdio = container.Stdio{Out: os.Stdout, Err: os.Stderr}
-		opts.config.TTY, opts.config.ConsoleSocket = true, true
-	default:
-		// On the host's files there is no devpts of the container's own:
-		// mydocker opens the pty on the host's.
-		var err error
-		if console, err = terminal.New(os.Stdin, os.Stdout, opts.interactive); err != nil {
-			return err
-		}
-		defer console.Close() // restores the user's terminal on every way out
-		stdio = container.Stdio{In: console.Slave(), Out: console.Slave(), Err: console.Slave()}
-		opts.config.TTY = true
 	}
-
 	parent, err := container.NewParentProcess(opts.config, logArgs, stdio)
 	if err != nil {
 		return err
@@ -88,11 +67,7 @@ func Run(opts runOptions) error {
 	}
 	var limits *cgroups.Manager
 	if !opts.resources.Empty() {
-		// Cgroups of containers whose mydocker was SIGKILLed go first.
-		cgroups.CleanStale()
-		// Checked before anything starts: a missing controller is an
-		// error, never a run without the limit.
-		if limits, err = cgroups.New(cgroups.Prefix+opts.id, opts.resources); err != nil {
+		if limits, err = newLimits(opts); err != nil {
 			return err
 		}
 		parent.OnCreate = limits.Apply
@@ -270,4 +245,47 @@ func explainStartError(err error, opts runOptions) error {
 		}
 	}
 	return err
+}
+
+// setUpStdio decides what the container's stdin, stdout and stderr are:
+// the caller's (stdin only with -i), or with -t and a terminal on stdin a
+// pseudo-terminal of the container's own, relayed by the returned Console.
+func setUpStdio(opts *runOptions) (*terminal.Console, container.Stdio, error) {
+	stdio := container.Stdio{Out: os.Stdout, Err: os.Stderr}
+	if opts.interactive {
+		stdio.In = os.Stdin
+	}
+	switch {
+	case !opts.tty:
+		return nil, stdio, nil
+	case !terminal.IsTerminal(os.Stdin):
+		log.Info("-t: stdin is not a terminal, running with plain stdio")
+		return nil, stdio, nil
+	case opts.image != "" || opts.rootfs != "":
+		// The container makes its terminal in its own /dev/pts and sends
+		// the master side back (container/console.go). Until then init
+		// has no stdin.
+		opts.config.TTY, opts.config.ConsoleSocket = true, true
+		console := terminal.ForContainer(os.Stdin, os.Stdout, opts.interactive)
+		return console, container.Stdio{Out: os.Stdout, Err: os.Stderr}, nil
+	default:
+		// On the host's files there is no devpts of the container's own:
+		// mydocker opens the pty on the host's.
+		console, err := terminal.New(os.Stdin, os.Stdout, opts.interactive)
+		if err != nil {
+			return nil, stdio, err
+		}
+		opts.config.TTY = true
+		slave := console.Slave()
+		return console, container.Stdio{In: slave, Out: slave, Err: slave}, nil
+	}
+}
+
+// newLimits prepares the container's cgroup (chapter 3.2), after removing
+// those of containers whose mydocker was killed with SIGKILL. It checks
+// every controller before anything starts: a missing one is an error,
+// never a run without the limit.
+func newLimits(opts runOptions) (*cgroups.Manager, error) {
+	cgroups.CleanStale()
+	return cgroups.New(cgroups.Prefix+opts.id, opts.resources)
 }
