@@ -217,6 +217,7 @@ func TestCgroupStaleRemovedByNextRun(t *testing.T) {
 	if len(left) == 0 {
 		t.Fatal("the killed mydocker left no cgroup: nothing to clean")
 	}
+	killed := false
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		var procs []string
 		for _, dir := range left {
@@ -227,6 +228,10 @@ func TestCgroupStaleRemovedByNextRun(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
+			if killed {
+				t.Fatalf("processes %v stay in the killed container's cgroup", procs)
+			}
+			killed = true
 			for _, pid := range procs {
 				status, _ := os.ReadFile("/proc/" + pid + "/status")
 				t.Logf("still in the killed container's cgroup, killing it: pid %s\n%s", pid, status)
