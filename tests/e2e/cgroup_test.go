@@ -199,15 +199,7 @@ func TestCgroupFilesLoggedAtInfo(t *testing.T) {
 }
 
 func TestCgroupStaleRemovedByNextRun(t *testing.T) {
-	cmd := exec.Command(mydocker, "run", "--pids-limit", "20", "/bin/sleep", "1000")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killOnFailure(t, cmd)
-	waitForDescendant(t, cmd.Process.Pid, "sleep")
-	// SIGKILL: mydocker cannot clean up; its container dies with it.
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	killMydockerWhileSleeping(t, "run", "--pids-limit", "20", "/bin/sleep", "1000")
 	// The container dies with its mydocker (PR_SET_PDEATHSIG), but
 	// asynchronously: wait (boundedly) until its cgroup is empty, which is
 	// what makes it stale. Once, in the slow cgroup v2 VM, the container

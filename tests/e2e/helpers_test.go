@@ -158,3 +158,18 @@ func mountTable(t *testing.T) string {
 	}
 	return string(data)
 }
+
+// killMydockerWhileSleeping starts mydocker with args (whose container
+// runs sleep), waits until sleep runs, then SIGKILLs mydocker itself, which
+// so has no chance to clean up, and reaps it.
+func killMydockerWhileSleeping(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command(mydocker, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killOnFailure(t, cmd)
+	waitForDescendant(t, cmd.Process.Pid, "sleep")
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+}

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -275,14 +274,7 @@ func TestImagesAndRmi(t *testing.T) {
 
 func TestKilledMydockerLeavesNothingAfterNextCommand(t *testing.T) {
 	needImage(t)
-	cmd := exec.Command(mydocker, "--root", storeRoot, "run", "busybox", "sleep", "1000")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killOnFailure(t, cmd)
-	waitForDescendant(t, cmd.Process.Pid, "sleep")
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	killMydockerWhileSleeping(t, "--root", storeRoot, "run", "busybox", "sleep", "1000")
 	// The overlay lived in the container's mount namespace: the host's
 	// table never had it (run's helper compares it). The directory stays
 	// until the next command cleans it.
