@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/mydocker/mydocker/image"
 	log "github.com/sirupsen/logrus"
@@ -27,6 +28,18 @@ var version = "0.1.0-dev"
 
 const usage = `a simple container runtime, written to learn how docker works.
    It follows the book "自己动手写Docker" chapter by chapter.`
+
+// The main goroutine stays on the process's first thread, on both sides of
+// the re-exec. A container's life hangs on per-thread kernel state:
+//   - run: PR_SET_PDEATHSIG fires when the *thread* that cloned the child
+//     exits, not the process. The clone is made from main, so the signal
+//     means "mydocker is gone", never "a Go worker thread was retired".
+//   - init: the death signal, capabilities, no_new_privs and the seccomp
+//     filter all belong to the calling thread, and execve keeps the exec'ing
+//     thread's. Go may move a goroutine between threads at any blocking
+//     call; locked, init sets them up and execs on one thread, the one the
+//     clone created.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	app := cli.NewApp()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/image"
@@ -18,8 +19,10 @@ var runCommand = cli.Command{
 	UsageText: `mydocker run [flags] [IMAGE] COMMAND [ARG...]
 
    Everything from COMMAND on belongs to COMMAND: mydocker run -ti /bin/ls -l /
-   When the first argument names an imported image, the container runs in it
-   (mydocker run -ti busybox sh); otherwise on the host's files, or in --rootfs.`,
+   A first argument with a "/" is a command on the host's files (the book's
+   chapter 3: run -ti /bin/sh); a bare word is an imported image, and the
+   command runs in it (run -ti busybox sh); with --rootfs DIR, the command
+   runs in DIR. A bare word that names no image is an error (125).`,
 	Flags: []cli.Flag{
 		cli.BoolFlag{Name: "interactive, i", Usage: "keep stdin attached (else it is /dev/null)"},
 		cli.BoolFlag{Name: "tty, t", Usage: "give the container a pseudo-terminal of its own (when stdin is a terminal)"},
@@ -72,14 +75,21 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		rootfs:      ctx.String("rootfs"),
 	}
 	// The image-or-command rule: with --rootfs, everything is COMMAND;
-	// else a first argument naming an imported image is the image. Image
-	// names never contain "/", so a path is always a command.
+	// else a first argument with a "/" is a command on the host's files
+	// (the book's `run -ti /bin/sh`), and a bare word is an image. A bare
+	// word that names no image is an error, never a quiet run of the
+	// host's program of that name with root's powers on the host's files.
 	if opts.rootfs != "" {
 		if fi, err := os.Stat(opts.rootfs); err != nil || !fi.IsDir() {
 			return runOptions{}, usageErrorf("--rootfs %q: not a directory", opts.rootfs)
 		}
-	} else if image.NewStore(storeRoot).Exists(args[0]) {
+	} else if ctx.IsSet("rootfs") {
+		return runOptions{}, usageErrorf("--rootfs: the directory is an empty string")
+	} else if !strings.Contains(args[0], "/") {
 		opts.image, args = args[0], args[1:]
+		if !image.NewStore(storeRoot).Exists(opts.image) {
+			return runOptions{}, usageErrorf("no image %q in %s (import one, or give a path to run the host's program: /bin/%s)", opts.image, storeRoot, opts.image)
+		}
 		if len(args) == 0 {
 			return runOptions{}, usageErrorf("run %s: the image has no default command; give one: mydocker run %s COMMAND", opts.image, opts.image)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -58,6 +57,17 @@ func Run(opts runOptions) error {
 	if console != nil {
 		defer console.Close() // restores the user's terminal on every way out
 	}
+	var limits *cgroups.Manager
+	if !opts.resources.Empty() {
+		if limits, err = newLimits(opts); err != nil {
+			return err
+		}
+		defer func() {
+			if err := limits.Destroy(); err != nil {
+				log.Warnf("%v", err)
+			}
+		}()
+	}
 	parent, err := container.NewParentProcess(opts.config, logArgs, stdio)
 	if err != nil {
 		return err
@@ -65,17 +75,8 @@ func Run(opts runOptions) error {
 	if opts.config.ConsoleSocket {
 		parent.OnConsole = console.Attach
 	}
-	var limits *cgroups.Manager
-	if !opts.resources.Empty() {
-		if limits, err = newLimits(opts); err != nil {
-			return err
-		}
+	if limits != nil {
 		parent.OnCreate = limits.Apply
-		defer func() {
-			if err := limits.Destroy(); err != nil {
-				log.Warnf("%v", err)
-			}
-		}()
 	}
 
 	// Catch signals before the container exists, so none is lost between
@@ -111,7 +112,7 @@ func Run(opts runOptions) error {
 		console.WaitOutput()
 	}
 	if startErr != nil {
-		return explainStartError(startErr, opts) // a *container.StartError carries 126, 127 or 125
+		return startErr // a *container.StartError carries 126, 127 or 125
 	}
 	if waitErr != nil {
 		return waitErr
@@ -230,21 +231,6 @@ func mkdirAllReporting(dir string) (string, error) {
 		}
 	}
 	return top, os.MkdirAll(dir, 0o755)
-}
-
-// explainStartError adds the image-or-command rule to "not found": a user
-// who typed `run busybox sh` before importing busybox gets told why.
-func explainStartError(err error, opts runOptions) error {
-	var se *container.StartError
-	name := opts.config.Args[0]
-	if errors.As(err, &se) && se.Status == container.StatusNotFound &&
-		opts.image == "" && opts.rootfs == "" && image.ValidName(name) {
-		return &container.StartError{
-			Status:  se.Status,
-			Message: fmt.Sprintf("%s (and no image %q in %s)", se.Message, name, storeRoot),
-		}
-	}
-	return err
 }
 
 // setUpStdio decides what the container's stdin, stdout and stderr are:

@@ -4,6 +4,7 @@
 package container
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -82,6 +83,10 @@ const (
 	keyVolumeSource = "volume-source"
 	keyVolumeTarget = "volume-target"
 	keyVolumeMode   = "volume-mode"
+	// The last record. run keeps its end of the pipe open after it, so
+	// that init can later tell a live parent (pipe open) from a dead one
+	// (pipe hung up): see dieWithParent.
+	keyEnd = "end"
 )
 
 // WriteConfig sends cfg to init.
@@ -132,6 +137,7 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 		}
 		add(keyVolumeMode, mode)
 	}
+	add(keyEnd, "")
 	if err != nil {
 		return err
 	}
@@ -141,20 +147,19 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	return nil
 }
 
-// ReadConfig reads what WriteConfig wrote, up to end-of-file.
+// ReadConfig reads what WriteConfig wrote, up to its end record.
 func ReadConfig(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("read container config: %w", err)
-	}
+	in := bufio.NewReader(r)
 	var cfg Config
-	for len(data) > 0 {
-		end := bytes.IndexByte(data, 0)
-		if end < 0 {
-			return nil, fmt.Errorf("read container config: truncated record %q", data)
+	for done := false; !done; {
+		record, err := in.ReadString(0)
+		if err == io.EOF {
+			return nil, fmt.Errorf("read container config: truncated (no end record)")
 		}
-		key, value, ok := strings.Cut(string(data[:end]), "=")
-		data = data[end+1:]
+		if err != nil {
+			return nil, fmt.Errorf("read container config: %w", err)
+		}
+		key, value, ok := strings.Cut(record[:len(record)-1], "=")
 		if !ok {
 			return nil, fmt.Errorf("read container config: malformed record %q", key)
 		}
@@ -197,6 +202,8 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			} else {
 				v.ReadOnly = value == "ro"
 			}
+		case keyEnd:
+			done = true
 		default:
 			return nil, fmt.Errorf("read container config: unknown key %q", key)
 		}

@@ -52,6 +52,11 @@ type Stdio struct {
 // settings). With cfg.TTY, stdio must be a pseudo-terminal's slave side: it
 // becomes the controlling terminal of the container's new session.
 func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProcess, error) {
+	// Descriptors mydocker inherited from its caller are not init's
+	// business: only stdio and the pipes below cross the clone.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("close inherited descriptors: %w", err)
+	}
 	configR, configW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("create config pipe: %w", err)
@@ -145,9 +150,10 @@ func (p *ParentProcess) Start() error {
 	}
 
 	// A write error (init died early) is not the interesting one: the
-	// start report or the exit status says what happened.
+	// start report or the exit status says what happened. The pipe stays
+	// open until the command runs: it is how init knows that run is alive
+	// (dieWithParent).
 	sendErr := WriteConfig(p.configW, p.config)
-	p.configW.Close()
 	if p.consoleR != nil {
 		master, err := receiveConsole(p.consoleR)
 		if err != nil {

@@ -49,11 +49,21 @@ func checkStartedByRun() error {
 	return nil
 }
 
+// initContainer is init's work, step by step, in the order the kernel
+// needs it (the parent's side of the handshake is in container_process.go):
+//
+//  1. read the Config from run, up to its end record;
+//  2. mounts: a private tree, then /proc, or the container's own root;
+//  3. hostname and working directory;
+//  4. find the command (127 and 126 are decided here, where PATH is known);
+//  5. die with run: re-arm the death signal, then make sure run is alive;
+//  6. close every descriptor above 2 at exec;
+//  7. exec the command, which becomes PID 1 (or, with --init, its child).
 func initContainer(status *os.File) *StartError {
 	log.Info("init come on")
 	configPipe := os.NewFile(configFd, "config-pipe")
+	defer configPipe.Close() // the user's command must not inherit it
 	cfg, err := ReadConfig(configPipe)
-	configPipe.Close() // the user's command must not inherit it
 	if err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
@@ -72,11 +82,18 @@ func initContainer(status *os.File) *StartError {
 			return startErrorf(StatusRuntimeError, "working directory %q: %v", cfg.Workdir, errors.Unwrap(err))
 		}
 	}
-
 	path, se := lookCommand(cfg.Args[0], envValue(cfg.Env, "PATH"))
 	if se != nil {
 		return se
 	}
+	if err := dieWithParent(configPipe); err != nil {
+		return startErrorf(StatusRuntimeError, "%v", err)
+	}
+	configPipe.Close()
+	if err := closeInheritedFds(); err != nil {
+		return startErrorf(StatusRuntimeError, "%v", err)
+	}
+
 	if cfg.Init {
 		// --init: stay PID 1 and run the command as a child.
 		return runTinyInit(path, cfg, status)
@@ -85,6 +102,43 @@ func initContainer(status *os.File) *StartError {
 	// as in the book's `ps -ef` transcript.
 	err = unix.Exec(path, cfg.Args, cfg.Env)
 	return execError(cfg.Args[0], err)
+}
+
+// dieWithParent makes sure the container never outlives `mydocker run`.
+// The death signal run asked for at clone time can be lost twice over: it
+// is set in the child a moment after clone (a parent killed in between
+// sends nothing), and it belongs to one thread (main.go keeps init on that
+// thread). So init sets it again here, on the thread that will exec, and
+// then checks that run is still there: after this point run's death kills
+// the command, before it the check sees it. getppid() cannot tell (in a new
+// PID namespace the parent is always 0), but the config pipe can: run keeps
+// its write end open until the command has started, and the kernel hangs up
+// the read end when the last writer dies.
+func dieWithParent(configPipe *os.File) error {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("set parent-death signal: %w", err)
+	}
+	fds := []unix.PollFd{{Fd: int32(configPipe.Fd()), Events: unix.POLLIN}}
+	if _, err := unix.Poll(fds, 0); err != nil {
+		return fmt.Errorf("check that mydocker run is alive: %w", err)
+	}
+	if fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+		// Nobody is left to read a start report.
+		os.Exit(StatusRuntimeError)
+	}
+	return nil
+}
+
+// closeInheritedFds marks every descriptor above stderr close-on-exec. A
+// descriptor the caller of mydocker left open (`exec 9</`) would otherwise
+// reach the command, and a descriptor of the host's "/" leads out of any
+// pivot_root (runc's CVE-2024-21626 was one such leak). Close-on-exec
+// rather than close: the status pipe must stay open until the exec itself.
+func closeInheritedFds() error {
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close inherited descriptors: %w", err)
+	}
+	return nil
 }
 
 // envValue is the value of key in env (KEY=VALUE strings); the last one

@@ -125,6 +125,7 @@ test "$(readlink /proc/self)" != 1
 }
 
 func TestExitStatuses(t *testing.T) {
+	needImage(t)
 	notExec := filepath.Join(t.TempDir(), "script")
 	os.WriteFile(notExec, []byte("#!/bin/sh\necho hi\n"), 0o644)
 	cases := []struct {
@@ -147,7 +148,10 @@ func TestExitStatuses(t *testing.T) {
 		{"directory", []string{"run", "/etc"}, 126, "is a directory"},
 		{"not executable", []string{"run", notExec}, 126, "permission denied"},
 		{"missing path", []string{"run", "/no/such/command"}, 127, "no such file"},
-		{"missing in PATH", []string{"run", "no-such-command-xyz"}, 127, "not found"},
+		{"missing in the image's PATH", []string{"--root", storeRoot, "run", "busybox", "no-such-command-xyz"}, 127, "not found"},
+		// A bare word is an image, never the host's program of that name.
+		{"bare word, no such image", []string{"--root", storeRoot, "run", "no-such-command-xyz"}, 125, `no image "no-such-command-xyz"`},
+		{"host's program by bare name", []string{"--root", storeRoot, "run", "true"}, 125, "/bin/true"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

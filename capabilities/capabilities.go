@@ -1,0 +1,133 @@
+// Package capabilities decides which of root's powers a container's command
+// keeps, and takes the others away in init just before the exec. Beyond the
+// book: its containers keep every power of the host's root, so that, for
+// one, `echo x > /proc/sys/kernel/core_pattern` inside changes the host.
+// mydocker keeps docker's default set (capabilities(7) has the list), and
+// --cap-add, --cap-drop and --privileged change it as they do in docker.
+package capabilities
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/moby/sys/capability"
+)
+
+// Default is docker's default set: enough for a distribution's usual
+// programs (package managers chown files, servers bind port 80, ping opens
+// raw sockets), without mount, module loading, raw I/O, ptrace, sysctl
+// writes, or the network administration that CAP_NET_ADMIN gives.
+var Default = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP",
+}
+
+// All is every capability this kernel knows.
+func All() []string {
+	caps, err := capability.ListSupported()
+	if err != nil {
+		caps = capability.ListKnown()
+	}
+	names := make([]string, 0, len(caps))
+	for _, c := range caps {
+		names = append(names, "CAP_"+strings.ToUpper(c.String()))
+	}
+	return names
+}
+
+// Normalize turns a name as users write it ("chown", "CAP_CHOWN",
+// "cap_chown", "ALL") into the kernel's spelling ("CAP_CHOWN", "ALL").
+func Normalize(name string) (string, error) {
+	upper := strings.ToUpper(strings.TrimSpace(name))
+	if upper == "ALL" {
+		return upper, nil
+	}
+	if !strings.HasPrefix(upper, "CAP_") {
+		upper = "CAP_" + upper
+	}
+	for _, c := range capability.ListKnown() {
+		if "CAP_"+strings.ToUpper(c.String()) == upper {
+			return upper, nil
+		}
+	}
+	return "", fmt.Errorf("unknown capability %q (see capabilities(7); ALL means every one)", name)
+}
+
+// Resolve is docker's arithmetic: base without the drops, plus the adds;
+// --cap-add ALL starts from every capability (minus the drops), and
+// --cap-drop ALL from none (plus the adds).
+func Resolve(base, add, drop []string) ([]string, error) {
+	norm := func(names []string) ([]string, error) {
+		out := make([]string, 0, len(names))
+		for _, n := range names {
+			c, err := Normalize(n)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		return out, nil
+	}
+	adds, err := norm(add)
+	if err != nil {
+		return nil, err
+	}
+	drops, err := norm(drop)
+	if err != nil {
+		return nil, err
+	}
+	var caps []string
+	switch {
+	case slices.Contains(adds, "ALL"):
+		for _, c := range All() {
+			if !slices.Contains(drops, c) {
+				caps = append(caps, c)
+			}
+		}
+	case slices.Contains(drops, "ALL"):
+		caps = adds
+	default:
+		for _, c := range base {
+			if !slices.Contains(drops, c) {
+				caps = append(caps, c)
+			}
+		}
+		caps = append(caps, adds...)
+	}
+	slices.Sort(caps)
+	return slices.Compact(caps), nil
+}
+
+// Apply leaves the calling thread with exactly names in its bounding,
+// permitted, effective and inheritable sets and an empty ambient set, as
+// docker does for root in a container. Capabilities belong to a thread:
+// the caller execs from this one (main.go keeps init on it).
+func Apply(names []string) error {
+	caps, err := capability.NewPid2(0)
+	if err != nil {
+		return fmt.Errorf("capabilities: %w", err)
+	}
+	caps.Clear(capability.CAPS | capability.BOUNDS | capability.AMBS)
+	for _, name := range names {
+		c, ok := lookup(name)
+		if !ok {
+			return fmt.Errorf("capabilities: %s is not known to this kernel", name)
+		}
+		caps.Set(capability.BOUNDING|capability.PERMITTED|capability.EFFECTIVE|capability.INHERITABLE, c)
+	}
+	if err := caps.Apply(capability.CAPS | capability.BOUNDS | capability.AMBS); err != nil {
+		return fmt.Errorf("capabilities: drop all but %v: %w", names, err)
+	}
+	return nil
+}
+
+func lookup(name string) (capability.Cap, bool) {
+	for _, c := range capability.ListKnown() {
+		if "CAP_"+strings.ToUpper(c.String()) == name {
+			return c, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,257 @@
+package seccomp
+
+import (
+	"fmt"
+	"sort"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Offsets in struct seccomp_data, what the filter reads: the system call's
+// number, the calling convention's architecture, and six 64-bit arguments
+// (little-endian here: the low half comes first).
+const (
+	offNr   = 0
+	offArch = 4
+	offArgs = 16
+)
+
+// Compile turns an OCI seccomp profile (what docker's profile becomes once
+// its capability and kernel conditions are settled) into a program for
+// this machine's architecture. System calls the architecture does not
+// have are skipped, as libseccomp does.
+func Compile(profile *specs.LinuxSeccomp) (Program, error) {
+	defaultAction, err := action(profile.DefaultAction, profile.DefaultErrnoRet)
+	if err != nil {
+		return nil, err
+	}
+	a := &assembler{}
+	// Another architecture's calling convention (32-bit int 0x80, x32)
+	// numbers its calls differently: refused whole.
+	a.load(offArch)
+	ok := a.newLabel()
+	a.jumpIf(unix.BPF_JEQ, auditArch, ok, a.here())
+	a.ret(unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS))
+	a.place(ok)
+	aHoldsNr := false
+	for _, rule := range profile.Syscalls {
+		act, err := action(rule.Action, rule.ErrnoRet)
+		if err != nil {
+			return nil, err
+		}
+		sets, err := conditionSets(rule.Args)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range rule.Names {
+			nr, known := syscallNumber(name)
+			if !known {
+				continue
+			}
+			for _, conds := range sets {
+				next := a.newLabel()
+				if !aHoldsNr {
+					a.load(offNr)
+					aHoldsNr = true
+				}
+				a.jumpIf(unix.BPF_JEQ, nr, a.here(), next)
+				for _, c := range conds {
+					if err := a.condition(c, next); err != nil {
+						return nil, fmt.Errorf("seccomp: %s: %w", name, err)
+					}
+					aHoldsNr = false
+				}
+				a.ret(act)
+				a.place(next)
+			}
+		}
+	}
+	a.ret(defaultAction)
+	return a.assemble()
+}
+
+// conditionSets reads a rule's argument checks as runc does: all must hold
+// (AND), except that several checks of one argument are alternatives, each
+// a rule of its own (OR). A rule without checks is one empty set.
+func conditionSets(args []specs.LinuxSeccompArg) ([][]specs.LinuxSeccompArg, error) {
+	for _, arg := range args {
+		if arg.Index > 5 {
+			return nil, fmt.Errorf("seccomp: argument index %d: a system call has 6 arguments", arg.Index)
+		}
+	}
+	if len(args) > 1 {
+		sameIndex := true
+		for _, arg := range args[1:] {
+			sameIndex = sameIndex && arg.Index == args[0].Index
+		}
+		if sameIndex {
+			sets := make([][]specs.LinuxSeccompArg, len(args))
+			for i, arg := range args {
+				sets[i] = []specs.LinuxSeccompArg{arg}
+			}
+			return sets, nil
+		}
+	}
+	return [][]specs.LinuxSeccompArg{args}, nil
+}
+
+// action is a profile action as the kernel's return value.
+func action(act specs.LinuxSeccompAction, errnoRet *uint) (uint32, error) {
+	switch act {
+	case specs.ActAllow:
+		return unix.SECCOMP_RET_ALLOW, nil
+	case specs.ActErrno:
+		errno := uint32(unix.EPERM)
+		if errnoRet != nil {
+			errno = uint32(*errnoRet)
+		}
+		return unix.SECCOMP_RET_ERRNO | errno&unix.SECCOMP_RET_DATA, nil
+	case specs.ActKill, specs.ActKillThread:
+		return unix.SECCOMP_RET_KILL_THREAD, nil
+	case specs.ActKillProcess:
+		return unix.SECCOMP_RET_KILL_PROCESS, nil
+	case specs.ActTrap:
+		return unix.SECCOMP_RET_TRAP, nil
+	case specs.ActLog:
+		return unix.SECCOMP_RET_LOG, nil
+	case specs.ActTrace:
+		errno := uint32(unix.EPERM)
+		if errnoRet != nil {
+			errno = uint32(*errnoRet)
+		}
+		return unix.SECCOMP_RET_TRACE | errno&unix.SECCOMP_RET_DATA, nil
+	}
+	return 0, fmt.Errorf("seccomp: action %q is not supported", act)
+}
+
+// assembler builds a classic BPF program with forward jumps to labels.
+type assembler struct {
+	prog   []unix.SockFilter
+	jumps  []jump // conditional jumps to resolve
+	labels []int  // label -> instruction index, -1 until placed
+}
+
+type jump struct{ at, jt, jf int }
+
+func (a *assembler) newLabel() int {
+	a.labels = append(a.labels, -1)
+	return len(a.labels) - 1
+}
+
+func (a *assembler) place(label int) { a.labels[label] = len(a.prog) }
+
+func (a *assembler) load(off uint32) {
+	a.prog = append(a.prog, unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: off})
+}
+
+func (a *assembler) and(mask uint32) {
+	a.prog = append(a.prog, unix.SockFilter{Code: unix.BPF_ALU | unix.BPF_AND | unix.BPF_K, K: mask})
+}
+
+func (a *assembler) ret(k uint32) {
+	a.prog = append(a.prog, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: k})
+}
+
+// jumpIf compares the accumulator with k and goes to label jt when the
+// comparison holds, else to jf. A label not yet placed is placed right
+// after this instruction when the caller places it there.
+func (a *assembler) jumpIf(op uint16, k uint32, jt, jf int) {
+	a.jumps = append(a.jumps, jump{at: len(a.prog), jt: jt, jf: jf})
+	a.prog = append(a.prog, unix.SockFilter{Code: unix.BPF_JMP | op | unix.BPF_K, K: k})
+}
+
+// condition checks one 64-bit argument, going on when it holds and to
+// fail when it does not: the high halves first, then the low ones.
+func (a *assembler) condition(c specs.LinuxSeccompArg, fail int) error {
+	hi, lo := offArgs+8*uint32(c.Index)+4, offArgs+8*uint32(c.Index)
+	vhi, vlo := uint32(c.Value>>32), uint32(c.Value)
+	pass := a.newLabel()
+	switch c.Op {
+	case specs.OpEqualTo, specs.OpNotEqual:
+		yes, no := pass, fail
+		if c.Op == specs.OpNotEqual {
+			yes, no = fail, pass
+		}
+		a.load(hi)
+		a.jumpIf(unix.BPF_JEQ, vhi, a.here(), no)
+		a.load(lo)
+		a.jumpIf(unix.BPF_JEQ, vlo, yes, no)
+	case specs.OpMaskedEqual:
+		// (arg & Value) == ValueTwo
+		mhi, mlo := vhi, vlo
+		whi, wlo := uint32(c.ValueTwo>>32), uint32(c.ValueTwo)
+		a.load(hi)
+		a.and(mhi)
+		a.jumpIf(unix.BPF_JEQ, whi, a.here(), fail)
+		a.load(lo)
+		a.and(mlo)
+		a.jumpIf(unix.BPF_JEQ, wlo, pass, fail)
+	case specs.OpGreaterThan, specs.OpGreaterEqual, specs.OpLessThan, specs.OpLessEqual:
+		// arg > v (or >=) when its high half is greater, or equal with a
+		// low half greater (or equal); < and <= are the negations.
+		yes, no := pass, fail
+		op := uint16(unix.BPF_JGT)
+		switch c.Op {
+		case specs.OpGreaterEqual:
+			op = unix.BPF_JGE
+		case specs.OpLessThan:
+			op, yes, no = unix.BPF_JGE, fail, pass
+		case specs.OpLessEqual:
+			op, yes, no = unix.BPF_JGT, fail, pass
+		}
+		a.load(hi)
+		a.jumpIf(unix.BPF_JGT, vhi, yes, a.here())
+		a.jumpIf(unix.BPF_JEQ, vhi, a.here(), no)
+		a.load(lo)
+		a.jumpIf(op, vlo, yes, no)
+	default:
+		return fmt.Errorf("operator %q is not supported", c.Op)
+	}
+	a.place(pass)
+	return nil
+}
+
+// here is a label for the instruction right after the jump being written.
+func (a *assembler) here() int {
+	l := a.newLabel()
+	a.labels[l] = len(a.prog) + 1
+	return l
+}
+
+// assemble resolves the jumps. Classic BPF jumps forward by at most 255
+// instructions; each block here is a handful long.
+func (a *assembler) assemble() (Program, error) {
+	if len(a.prog) > unix.BPF_MAXINSNS {
+		return nil, fmt.Errorf("seccomp: %d instructions, more than the kernel's %d", len(a.prog), unix.BPF_MAXINSNS)
+	}
+	for _, j := range a.jumps {
+		for _, t := range []struct {
+			label int
+			field *uint8
+		}{{j.jt, &a.prog[j.at].Jt}, {j.jf, &a.prog[j.at].Jf}} {
+			to := a.labels[t.label]
+			off := to - (j.at + 1)
+			if to < 0 || off < 0 || off > 255 {
+				return nil, fmt.Errorf("seccomp: internal error: jump from %d to %d", j.at, to)
+			}
+			*t.field = uint8(off)
+		}
+	}
+	return Program(a.prog), nil
+}
+
+// syscallNumber looks name up in this architecture's table (a sorted,
+// static array: no start-up cost).
+func syscallNumber(name string) (uint32, bool) {
+	i := sort.Search(len(syscallTable), func(i int) bool { return syscallTable[i].name >= name })
+	if i < len(syscallTable) && syscallTable[i].name == name {
+		return syscallTable[i].nr, true
+	}
+	return 0, false
+}
+
+type syscallEntry struct {
+	name string
+	nr   uint32
+}
