@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/image"
 	log "github.com/sirupsen/logrus"
@@ -22,7 +23,14 @@ var runCommand = cli.Command{
    A first argument with a "/" is a command on the host's files (the book's
    chapter 3: run -ti /bin/sh); a bare word is an imported image, and the
    command runs in it (run -ti busybox sh); with --rootfs DIR, the command
-   runs in DIR. A bare word that names no image is an error (125).`,
+   runs in DIR. A bare word that names no image is an error (125).
+
+   Security: in an image or --rootfs the command gets docker's defaults
+   (docker's capability set, its seccomp profile, masked and read-only
+   /proc and /sys paths, its device rules). On the host's files it keeps
+   every power of root, as in the book's chapter 3: that mode is a
+   namespace playground, not a boundary. --privileged, --cap-add,
+   --cap-drop and --security-opt change either.`,
 	Flags: []cli.Flag{
 		cli.BoolFlag{Name: "interactive, i", Usage: "keep stdin attached (else it is /dev/null)"},
 		cli.BoolFlag{Name: "tty, t", Usage: "give the container a pseudo-terminal of its own (when stdin is a terminal)"},
@@ -44,6 +52,10 @@ var runCommand = cli.Command{
 		cli.StringFlag{Name: "cpus", Usage: "hard CPU quota in CPUs, e.g. 0.5"},
 		cli.StringFlag{Name: "cpuset-cpus, cpuset", Usage: "CPUs the container may run on, e.g. 0, 0-1 or 0,2"},
 		cli.StringFlag{Name: "pids-limit", Usage: "most processes the container may have"},
+		cli.BoolFlag{Name: "privileged", Usage: "every capability, no seccomp filter, /proc and /sys unmasked, the host's devices"},
+		cli.StringSliceFlag{Name: "cap-add", Usage: "keep this capability too (CHOWN or CAP_CHOWN; ALL: every one; repeatable)"},
+		cli.StringSliceFlag{Name: "cap-drop", Usage: "drop this capability (ALL: every one; repeatable)"},
+		cli.StringSliceFlag{Name: "security-opt", Usage: "no-new-privileges[=true|false], seccomp=unconfined|builtin|PROFILE.json (repeatable)"},
 	},
 	// Flags stop at COMMAND: without this, urfave/cli would move the -l of
 	// `run /bin/ls -l` in front of COMMAND and take it as its own.
@@ -127,9 +139,16 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 			return runOptions{}, usageErrorf("%v", err)
 		}
 	}
+	if err := parseSecurity(ctx, cfg, ownRoot); err != nil {
+		return runOptions{}, usageErrorf("%v", err)
+	}
 	res, err := parseResources(ctx)
 	if err != nil {
 		return runOptions{}, usageErrorf("%v", err)
+	}
+	if ownRoot && !cfg.Privileged {
+		// docker's device rules, enforced by the kernel (cgroups/devices.go).
+		res.Devices = cgroups.DefaultDevices
 	}
 	opts.resources = res
 	if ownRoot || !res.Empty() {

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mydocker/mydocker/capabilities"
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/seccomp"
 	"github.com/urfave/cli"
 )
 
@@ -228,4 +230,87 @@ func parseResources(ctx *cli.Context) (cgroups.Resources, error) {
 		}
 	}
 	return res, nil
+}
+
+// parseSecurity turns --privileged, --cap-add, --cap-drop and
+// --security-opt into the container's confinement. With its own root a
+// container gets docker's defaults (capabilities.Default and docker's
+// seccomp profile); on the host's files it keeps root's powers, as in the
+// book, unless a flag asks otherwise.
+func parseSecurity(ctx *cli.Context, cfg *container.Config, ownRoot bool) error {
+	adds, drops := splitList(ctx.StringSlice("cap-add")), splitList(ctx.StringSlice("cap-drop"))
+	profile, noNewPrivs := "", false
+	for _, opt := range ctx.StringSlice("security-opt") {
+		// docker takes both KEY=VALUE and the older KEY:VALUE.
+		i := strings.IndexAny(opt, "=:")
+		key, value := opt, ""
+		if i >= 0 {
+			key, value = opt[:i], opt[i+1:]
+		}
+		switch key {
+		case "no-new-privileges":
+			switch value {
+			case "", "true":
+				noNewPrivs = true
+			case "false":
+				noNewPrivs = false
+			default:
+				return fmt.Errorf("invalid --security-opt %q: no-new-privileges is true or false", opt)
+			}
+		case "seccomp":
+			if value == "" {
+				return fmt.Errorf("invalid --security-opt %q: seccomp=unconfined, seccomp=builtin or seccomp=PROFILE.json", opt)
+			}
+			profile = value
+		default:
+			return fmt.Errorf("invalid --security-opt %q: mydocker knows no-new-privileges and seccomp", opt)
+		}
+	}
+
+	privileged := ctx.Bool("privileged")
+	base := capabilities.All()
+	if ownRoot {
+		base = capabilities.Default
+	}
+	caps, err := capabilities.Resolve(base, adds, drops)
+	if err != nil {
+		return err
+	}
+	if privileged {
+		caps = capabilities.All() // docker's meaning: every capability, whatever else is asked
+	}
+	cfg.Privileged = privileged
+	cfg.NoNewPrivileges = noNewPrivs
+	cfg.Capabilities = caps
+	cfg.LimitCapabilities = !privileged && (ownRoot || len(adds)+len(drops) > 0)
+
+	var prog seccomp.Program
+	switch {
+	case privileged, profile == "unconfined":
+	case profile == "" && !ownRoot:
+	case profile == "" || profile == "builtin":
+		prog, err = seccomp.Builtin(caps)
+	default:
+		prog, err = seccomp.FromFile(profile, caps)
+	}
+	if err != nil {
+		return err
+	}
+	if prog != nil {
+		cfg.Seccomp = prog.Encode()
+	}
+	return nil
+}
+
+// splitList reads repeated flags that may also hold comma-separated lists.
+func splitList(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
 }

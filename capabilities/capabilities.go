@@ -24,7 +24,8 @@ var Default = []string{
 	"CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP",
 }
 
-// All is every capability this kernel knows.
+// All is every capability this kernel knows and mydocker itself may hand
+// on (its own bounding set: a sandbox may have taken some away).
 func All() []string {
 	caps, err := capability.ListSupported()
 	if err != nil {
@@ -32,6 +33,9 @@ func All() []string {
 	}
 	names := make([]string, 0, len(caps))
 	for _, c := range caps {
+		if held, err := capability.GetBound(c); err == nil && !held {
+			continue
+		}
 		names = append(names, "CAP_"+strings.ToUpper(c.String()))
 	}
 	return names

@@ -46,7 +46,7 @@ func newManager(h *hierarchy, name string, res Resources) (*Manager, error) {
 		return nil, err
 	}
 	for _, s := range m.needed() {
-		if !have[s.name] {
+		if !have[s.name] && !(s.name == "devices" && h.unified != "") {
 			return nil, fmt.Errorf("cgroups: the %s controller is not available on this host (cgroup v%d)", s.name, h.Version())
 		}
 	}
@@ -57,7 +57,7 @@ func newManager(h *hierarchy, name string, res Resources) (*Manager, error) {
 func (m *Manager) needed() []subsystem {
 	var out []subsystem
 	for _, s := range subsystems {
-		if len(m.files(s)) > 0 {
+		if len(m.files(s)) > 0 || s.name == "devices" && len(m.Resources.Devices) > 0 {
 			out = append(out, s)
 		}
 	}
@@ -138,6 +138,12 @@ func (m *Manager) Apply(pid int) (err error) {
 				return err
 			}
 		}
+		if s.name == "devices" && m.h.unified != "" {
+			log.Infof("cgroups: attach a device program of %d rules to %s", len(m.Resources.Devices), dir)
+			if err := attachDeviceProgram(dir, m.Resources.Devices); err != nil {
+				return err
+			}
+		}
 	}
 	// Last, with every limit in place: the process joins. One write per
 	// v1 hierarchy; one in all on v2.
@@ -162,7 +168,12 @@ func (m *Manager) dir(controller string) string { return m.dirs[m.key(controller
 func (m *Manager) enableControllers() error {
 	var plus []string
 	for _, s := range m.needed() {
-		plus = append(plus, "+"+s.name)
+		if s.name != "devices" { // no such controller on v2: an eBPF program instead
+			plus = append(plus, "+"+s.name)
+		}
+	}
+	if len(plus) == 0 {
+		return nil
 	}
 	f := file{name: "cgroup.subtree_control", value: strings.Join(plus, " ")}
 	err := writeFile(m.h.self, f)

@@ -20,10 +20,15 @@ type Resources struct {
 	CPUs        float64 // --cpus: hard quota in CPUs
 	CPUSet      string  // -cpuset, --cpuset-cpus: e.g. "0-1,3"
 	PidsLimit   int64   // --pids-limit
+	// Devices, when set, are the only device accesses allowed (a
+	// container with its own root gets DefaultDevices).
+	Devices []DeviceRule
 }
 
 // Empty reports whether no limit is set: then no cgroup is made at all.
-func (r Resources) Empty() bool { return r == Resources{} }
+func (r Resources) Empty() bool {
+	return r.MemoryBytes == 0 && r.CPUShares == 0 && r.CPUs == 0 && r.CPUSet == "" && r.PidsLimit == 0 && len(r.Devices) == 0
+}
 
 // CPUPeriod is the CFS period --cpus is expressed in (docker's 100 ms).
 const CPUPeriod = 100000

@@ -88,6 +88,18 @@ var subsystems = []subsystem{
 		},
 	},
 	{
+		// v1 only: on v2 the rules are an eBPF program (devices.go),
+		// attached by the manager.
+		name: "devices",
+		v1: func(r Resources) []file {
+			if len(r.Devices) == 0 {
+				return nil
+			}
+			return devicesV1(r.Devices)
+		},
+		v2: func(r Resources) []file { return nil },
+	},
+	{
 		name: "pids",
 		v1: func(r Resources) []file {
 			if r.PidsLimit == 0 {

@@ -48,6 +48,19 @@ type Config struct {
 	Volumes []Volume
 	// ReadOnly makes the container's root read-only (--read-only).
 	ReadOnly bool
+
+	// What confines the command (README "Security"), decided by run.
+	// LimitCapabilities keeps exactly Capabilities in every set; false
+	// leaves root's powers as they are (host-files mode, as in the book).
+	LimitCapabilities bool
+	Capabilities      []string
+	// Seccomp is the filter program (seccomp.Program.Encode); empty: none.
+	Seccomp string
+	// NoNewPrivileges: set-uid and file capabilities give nothing (--security-opt).
+	NoNewPrivileges bool
+	// Privileged (--privileged): /proc and /sys unmasked and writable, the
+	// host's devices in /dev.
+	Privileged bool
 }
 
 // Volume is one -v HOST:CONTAINER[:ro].
@@ -83,6 +96,11 @@ const (
 	keyVolumeSource = "volume-source"
 	keyVolumeTarget = "volume-target"
 	keyVolumeMode   = "volume-mode"
+	keyLimitCaps    = "limit-capabilities"
+	keyCap          = "capability"
+	keySeccomp      = "seccomp"
+	keyNoNewPrivs   = "no-new-privileges"
+	keyPrivileged   = "privileged"
 	// The last record. run keeps its end of the pipe open after it, so
 	// that init can later tell a live parent (pipe open) from a dead one
 	// (pipe hung up): see dieWithParent.
@@ -137,6 +155,13 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 		}
 		add(keyVolumeMode, mode)
 	}
+	addFlag(keyLimitCaps, cfg.LimitCapabilities)
+	for _, c := range cfg.Capabilities {
+		add(keyCap, c)
+	}
+	add(keySeccomp, cfg.Seccomp)
+	addFlag(keyNoNewPrivs, cfg.NoNewPrivileges)
+	addFlag(keyPrivileged, cfg.Privileged)
 	add(keyEnd, "")
 	if err != nil {
 		return err
@@ -202,6 +227,16 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			} else {
 				v.ReadOnly = value == "ro"
 			}
+		case keyLimitCaps:
+			cfg.LimitCapabilities = value == "1"
+		case keyCap:
+			cfg.Capabilities = append(cfg.Capabilities, value)
+		case keySeccomp:
+			cfg.Seccomp = value
+		case keyNoNewPrivs:
+			cfg.NoNewPrivileges = value == "1"
+		case keyPrivileged:
+			cfg.Privileged = value == "1"
 		case keyEnd:
 			done = true
 		default:

@@ -58,7 +58,8 @@ func checkStartedByRun() error {
 //  4. find the command (127 and 126 are decided here, where PATH is known);
 //  5. die with run: re-arm the death signal, then make sure run is alive;
 //  6. close every descriptor above 2 at exec;
-//  7. exec the command, which becomes PID 1 (or, with --init, its child).
+//  7. confine: no_new_privs, the seccomp filter, the capability sets;
+//  8. exec the command, which becomes PID 1 (or, with --init, its child).
 func initContainer(status *os.File) *StartError {
 	log.Info("init come on")
 	configPipe := os.NewFile(configFd, "config-pipe")
@@ -91,6 +92,9 @@ func initContainer(status *os.File) *StartError {
 	}
 	configPipe.Close()
 	if err := closeInheritedFds(); err != nil {
+		return startErrorf(StatusRuntimeError, "%v", err)
+	}
+	if err := confine(cfg); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
 

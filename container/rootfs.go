@@ -46,16 +46,17 @@ func setUpRootfs(cfg *Config) error {
 	in := func(path string) string { return filepath.Join(newRoot, path) }
 
 	const noexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	sysFlags := uintptr(noexec | unix.MS_RDONLY)
+	if cfg.Privileged {
+		sysFlags = noexec
+	}
 	steps := []struct {
 		target, fstype, source, data string
 		flags                        uintptr
 	}{
 		{"proc", "proc", "proc", "", noexec},
 		// The new network namespace's view of /sys, read-only.
-		{"sys", "sysfs", "sysfs", "", noexec | unix.MS_RDONLY},
-		// /dev is a small tmpfs of our own with just the usual nodes, not
-		// the host's /dev with its disks.
-		{"dev", "tmpfs", "tmpfs", "mode=755,size=65536k", unix.MS_NOSUID | unix.MS_STRICTATIME},
+		{"sys", "sysfs", "sysfs", "", sysFlags},
 	}
 	for _, s := range steps {
 		if err := root.MkdirAll(s.target, 0o755); err != nil {
@@ -65,11 +66,16 @@ func setUpRootfs(cfg *Config) error {
 			return err
 		}
 	}
-	if err := populateDev(in); err != nil {
+	if err := setUpDev(cfg, root, in); err != nil {
 		return err
 	}
 	if cfg.ConsoleSocket {
 		if err := setUpConsole(in("dev/pts")); err != nil {
+			return err
+		}
+	}
+	if !cfg.Privileged {
+		if err := maskKernelFiles(in); err != nil {
 			return err
 		}
 	}
@@ -124,6 +130,30 @@ func pivotRoot(newRoot string) error {
 	return unix.Chdir("/")
 }
 
+// setUpDev gives the container its /dev: a small tmpfs of its own with just
+// the usual nodes, not the host's /dev with its disks; with --privileged,
+// the host's devices (docker's meaning), with a devpts and /dev/shm of the
+// container's own on top. Nothing is ever created in the host's /dev.
+func setUpDev(cfg *Config, root *os.Root, in func(string) string) error {
+	if err := root.MkdirAll("dev", 0o755); err != nil {
+		return fmt.Errorf("create /dev in the container: %w", err)
+	}
+	if !cfg.Privileged {
+		if err := mount("tmpfs", in("dev"), "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
+			return err
+		}
+		return populateDev(in)
+	}
+	if err := mount("/dev", in("dev"), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if err := mount("devpts", in("dev/pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
+		"newinstance,ptmxmode=0666,mode=0620,gid=5"); err != nil {
+		return err
+	}
+	return mount("shm", in("dev/shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k")
+}
+
 // populateDev fills the container's /dev tmpfs. The tmpfs was mounted a
 // moment ago and holds nothing the image could have planted, so plain
 // system calls on its paths are safe here (no os.Root walk needed).
@@ -165,6 +195,54 @@ func populateDev(in func(string) string) error {
 	for _, l := range links {
 		if err := unix.Symlink(l[0], in(l[1])); err != nil {
 			return fmt.Errorf("create /%s: %w", l[1], err)
+		}
+	}
+	return nil
+}
+
+// Files of /proc and /sys that tell about or steer the host's kernel, not
+// the container: docker's lists. The masked ones read as empty; the
+// read-only ones can be read but not written, whatever the capabilities
+// (/proc/sys/kernel/core_pattern, for one, runs a program as the host's
+// root on every crash).
+var (
+	maskedPaths = []string{
+		"proc/acpi", "proc/kcore", "proc/keys", "proc/latency_stats",
+		"proc/timer_list", "proc/timer_stats", "proc/sched_debug", "proc/scsi",
+		"sys/firmware", "sys/devices/virtual/powercap",
+	}
+	readOnlyPaths = []string{"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"}
+)
+
+// maskKernelFiles hides maskedPaths (an empty read-only tmpfs over a
+// directory, /dev/null over a file) and makes readOnlyPaths read-only.
+// Paths this kernel does not have are skipped.
+func maskKernelFiles(in func(string) string) error {
+	for _, p := range maskedPaths {
+		fi, err := os.Lstat(in(p))
+		if err != nil {
+			continue
+		}
+		if fi.IsDir() {
+			err = mount("tmpfs", in(p), "tmpfs", unix.MS_RDONLY, "size=0")
+		} else {
+			err = mount(in("dev/null"), in(p), "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return fmt.Errorf("mask /%s: %w", p, err)
+		}
+	}
+	for _, p := range readOnlyPaths {
+		if _, err := os.Lstat(in(p)); err != nil {
+			continue
+		}
+		// A bind mount of itself, then a remount: MS_RDONLY is ignored
+		// when a bind mount is made.
+		if err := mount(in(p), in(p), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
+		}
+		if err := mount("", in(p), "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return err
 		}
 	}
 	return nil
