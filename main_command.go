@@ -146,6 +146,7 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 	if err != nil {
 		return runOptions{}, usageErrorf("%v", err)
 	}
+	cfg.CgroupNS = ownRoot
 	if ownRoot && !cfg.Privileged {
 		// docker's device rules, enforced by the kernel (cgroups/devices.go).
 		res.Devices = cgroups.DefaultDevices

@@ -202,3 +202,20 @@ func checkFiles(t *testing.T, root string, want map[string]string) {
 		}
 	}
 }
+
+func TestParseContainerFS(t *testing.T) {
+	hybrid := `25 20 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
+26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate
+27 25 0:24 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,xattr,name=systemd
+30 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup rw,cpu,cpuacct
+31 25 0:28 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory`
+	got := parseContainerFS(hybrid)
+	want := []FS{{"cgroup", "name=systemd", "systemd"}, {"cgroup", "cpu,cpuacct", "cpu,cpuacct"}, {"cgroup", "memory", "memory"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("hybrid: %+v, want %+v", got, want)
+	}
+	v2 := `25 20 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate`
+	if got := parseContainerFS(v2); !reflect.DeepEqual(got, []FS{{Type: "cgroup2"}}) {
+		t.Errorf("v2: %+v", got)
+	}
+}

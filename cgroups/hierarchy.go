@@ -121,3 +121,60 @@ func (h *hierarchy) available() (map[string]bool, error) {
 	}
 	return out, nil
 }
+
+// FS is one cgroup file system to mount inside a container, at
+// /sys/fs/cgroup/Name ("" for the cgroup v2 tree at /sys/fs/cgroup itself).
+type FS struct {
+	Type    string // "cgroup" (v1) or "cgroup2"
+	Options string // v1: the hierarchy's controllers, e.g. "cpu,cpuacct"
+	Name    string
+}
+
+// ContainerFS lists the cgroup file systems a container should see, from
+// the host's mount table: the v2 tree on a v2 host, else each v1
+// hierarchy (the empty v2 tree of a hybrid host is left out).
+func ContainerFS() ([]FS, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: %w", err)
+	}
+	return parseContainerFS(string(data)), nil
+}
+
+func parseContainerFS(mountinfo string) []FS {
+	var v1 []FS
+	var v2 *FS
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(mountinfo))
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		pf, qf := strings.Fields(pre), strings.Fields(post)
+		if len(pf) < 5 || len(qf) < 3 || seen[pf[4]] {
+			continue
+		}
+		switch qf[0] {
+		case "cgroup2":
+			if v2 == nil {
+				v2 = &FS{Type: "cgroup2"}
+			}
+		case "cgroup":
+			var opts []string
+			for _, o := range strings.Split(qf[2], ",") {
+				switch o {
+				case "rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec", "clone_children", "xattr":
+				default:
+					opts = append(opts, o)
+				}
+			}
+			seen[pf[4]] = true
+			v1 = append(v1, FS{Type: "cgroup", Options: strings.Join(opts, ","), Name: filepath.Base(pf[4])})
+		}
+	}
+	if len(v1) == 0 && v2 != nil {
+		return []FS{*v2}
+	}
+	return v1
+}

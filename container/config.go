@@ -58,6 +58,9 @@ type Config struct {
 	Seccomp string
 	// NoNewPrivileges: set-uid and file capabilities give nothing (--security-opt).
 	NoNewPrivileges bool
+	// CgroupNS gives the container a cgroup namespace of its own, rooted
+	// at its cgroup, and its cgroup file systems read-only at /sys/fs/cgroup.
+	CgroupNS bool
 	// Privileged (--privileged): /proc and /sys unmasked and writable, the
 	// host's devices in /dev.
 	Privileged bool
@@ -101,6 +104,7 @@ const (
 	keySeccomp      = "seccomp"
 	keyNoNewPrivs   = "no-new-privileges"
 	keyPrivileged   = "privileged"
+	keyCgroupNS     = "cgroupns"
 	// The last record. run keeps its end of the pipe open after it, so
 	// that init can later tell a live parent (pipe open) from a dead one
 	// (pipe hung up): see dieWithParent.
@@ -162,6 +166,7 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	add(keySeccomp, cfg.Seccomp)
 	addFlag(keyNoNewPrivs, cfg.NoNewPrivileges)
 	addFlag(keyPrivileged, cfg.Privileged)
+	addFlag(keyCgroupNS, cfg.CgroupNS)
 	add(keyEnd, "")
 	if err != nil {
 		return err
@@ -237,6 +242,8 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.NoNewPrivileges = value == "1"
 		case keyPrivileged:
 			cfg.Privileged = value == "1"
+		case keyCgroupNS:
+			cfg.CgroupNS = value == "1"
 		case keyEnd:
 			done = true
 		default:

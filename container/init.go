@@ -53,7 +53,8 @@ func checkStartedByRun() error {
 // needs it (the parent's side of the handshake is in container_process.go):
 //
 //  1. read the Config from run, up to its end record;
-//  2. mounts: a private tree, then /proc, or the container's own root;
+//  2. a cgroup namespace (run has put init into its cgroup by now), then
+//     the mounts: a private tree, then /proc, or the container's own root;
 //  3. hostname and working directory;
 //  4. find the command (127 and 126 are decided here, where PATH is known);
 //  5. die with run: re-arm the death signal, then make sure run is alive;
@@ -70,6 +71,13 @@ func initContainer(status *os.File) *StartError {
 	}
 	log.Infof("command %q", cfg.Args)
 
+	if cfg.CgroupNS {
+		// Rooted where init is now: the container's own cgroup, so that
+		// /proc/self/cgroup reads "/" and /sys/fs/cgroup shows its limits.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return startErrorf(StatusRuntimeError, "new cgroup namespace: %v", err)
+		}
+	}
 	if err := setUpMounts(cfg); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mydocker/mydocker/cgroups"
 	log "github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
@@ -63,6 +64,11 @@ func setUpRootfs(cfg *Config) error {
 			return fmt.Errorf("create /%s in the container: %w", s.target, err)
 		}
 		if err := mount(s.source, in(s.target), s.fstype, s.flags, s.data); err != nil {
+			return err
+		}
+	}
+	if cfg.CgroupNS {
+		if err := mountCgroupFS(cfg, in); err != nil {
 			return err
 		}
 	}
@@ -128,6 +134,46 @@ func pivotRoot(newRoot string) error {
 	}
 	log.Infof("pivot_root: %s is now /", newRoot)
 	return unix.Chdir("/")
+}
+
+// mountCgroupFS shows the container its own cgroups at /sys/fs/cgroup, as
+// docker does: new mounts of the host's cgroup file systems, which inside
+// the cgroup namespace are rooted at the container's cgroup, read-only (a
+// program reads its limits; it cannot raise them).
+func mountCgroupFS(cfg *Config, in func(string) string) error {
+	fss, err := cgroups.ContainerFS()
+	if err != nil {
+		return err
+	}
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY)
+	if cfg.Privileged {
+		flags &^= unix.MS_RDONLY
+	}
+	dir := in("sys/fs/cgroup")
+	if len(fss) == 1 && fss[0].Type == "cgroup2" {
+		return mount("cgroup2", dir, "cgroup2", flags, "")
+	}
+	// cgroup v1: a hierarchy per controller group, in a tmpfs of their own.
+	if err := mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755"); err != nil {
+		return err
+	}
+	for _, fs := range fss {
+		if err := unix.Mkdir(filepath.Join(dir, fs.Name), 0o755); err != nil {
+			return fmt.Errorf("create /sys/fs/cgroup/%s: %w", fs.Name, err)
+		}
+		if err := mount("cgroup", filepath.Join(dir, fs.Name), "cgroup", flags, fs.Options); err != nil {
+			return err
+		}
+		// cpu -> cpu,cpuacct, as on the host.
+		if names := strings.Split(fs.Name, ","); len(names) > 1 {
+			for _, n := range names {
+				if err := unix.Symlink(fs.Name, filepath.Join(dir, n)); err != nil {
+					return fmt.Errorf("create /sys/fs/cgroup/%s: %w", n, err)
+				}
+			}
+		}
+	}
+	return mount("", dir, "", unix.MS_REMOUNT|flags, "mode=755")
 }
 
 // setUpDev gives the container its /dev: a small tmpfs of its own with just

@@ -12,7 +12,7 @@
 # Usage: scripts/cgroup2-vm.sh [TEST-REGEXP]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tests=${1:-'Cgroup|TestRunCommandIsPID1|TestHostProcIntactAfterExit|TestExitStatuses'}
+tests=${1:-'Cgroup|TestRunCommandIsPID1|TestHostProcIntactAfterExit|TestExitStatuses|TestNoMountNoUserNamespaceNoBlockDevice|TestKilledMydocker|TestCapabilitySets|TestSeccompFilter|TestSysFsCgroup'}
 vm=$PWD/.vm
 mkdir -p "$vm"
 
@@ -27,7 +27,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # The kernel: whatever linux-image-amd64 points at, unpacked once.
-if [ ! -f "$vm/kernel/vmlinuz" ]; then
+if [ ! -f "$vm/kernel/vmlinuz" ] || [ ! -f "$vm/kernel/modules/virtio_blk.ko" ]; then
   [ -n "$(ls /var/lib/apt/lists/*Packages* 2>/dev/null)" ] || apt-get update -qq
   pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
   echo "cgroup2-vm: fetching $pkg" >&2
@@ -38,7 +38,7 @@ if [ ! -f "$vm/kernel/vmlinuz" ]; then
   cp "$vm"/deb/x/boot/vmlinuz-* "$vm/kernel/vmlinuz"
   # 9p over virtio for the shared folder, overlay for images; in load order.
   for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
-           netfs fscache 9pnet 9pnet_virtio 9p overlay; do
+           netfs fscache 9pnet 9pnet_virtio 9p overlay virtio_blk; do
     f=$(find "$vm"/deb/x/lib/modules -name "$m.ko" | head -1)
     [ -n "$f" ] && cp "$f" "$vm/kernel/modules/"
   done
@@ -60,7 +60,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
-         netfs fscache 9pnet 9pnet_virtio 9p overlay; do
+         netfs fscache 9pnet 9pnet_virtio 9p overlay virtio_blk; do
   [ -f /modules/$m.ko ] && { insmod /modules/$m.ko || echo "guest: insmod $m failed"; }
 done
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share /mnt || { echo "guest: 9p mount failed"; ls /sys/bus/virtio/devices; cat /proc/filesystems | grep 9p; poweroff -f; }
@@ -68,7 +68,7 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 echo "+memory +pids +cpu +cpuset" > /sys/fs/cgroup/cgroup.subtree_control
 echo "guest: kernel $(uname -r), controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 cd /mnt
-CI=true MYDOCKER_BIN=/mnt/mydocker ./e2e.test -test.v -test.count=1 -test.run "$(cat /mnt/tests)" > /mnt/output 2>&1
+CI=true MYDOCKER_BIN=/mnt/mydocker MYDOCKER_IMAGE_TAR=/mnt/busybox.tar ./e2e.test -test.v -test.count=1 -test.run "$(cat /mnt/tests)" > /mnt/output 2>&1
 echo $? > /mnt/status
 sync
 poweroff -f
@@ -82,11 +82,15 @@ rm -rf "$share" && mkdir -p "$share"
 CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$share/mydocker" .
 CGO_ENABLED=0 go test -c -o "$share/e2e.test" ./tests/e2e/
 printf '%s' "$tests" > "$share/tests"
+./scripts/make-busybox-image.sh "$share/busybox.tar" 2>/dev/null
+# A small empty disk, read-only, for the device-rule tests to probe.
+truncate -s 1M "$vm/disk.img"
 
 echo "cgroup2-vm: booting (TCG) to run: $tests" >&2
 timeout 900 qemu-system-x86_64 -accel tcg -m 1536 -smp 2 -nographic -no-reboot \
   -kernel "$vm/kernel/vmlinuz" -initrd "$vm/initrd.gz" \
   -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
+  -drive file="$vm/disk.img",if=virtio,format=raw,readonly=on \
   -virtfs local,path="$share",mount_tag=share,security_model=none,id=share \
   </dev/null >"$vm/console.log" 2>&1 || echo "cgroup2-vm: qemu ended with $?" >&2
 grep -h '^guest:' "$vm/console.log" >&2 || true

@@ -343,3 +343,25 @@ func TestSecurityBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestSysFsCgroupShowsOwnLimitsReadOnly(t *testing.T) {
+	needImage(t)
+	// v1 keeps the limit in memory/memory.limit_in_bytes, v2 in memory.max.
+	script := `cat /proc/self/cgroup
+f=/sys/fs/cgroup/memory.max; [ -e $f ] || f=/sys/fs/cgroup/memory/memory.limit_in_bytes
+echo "limit=$(cat $f)"
+v=$(cat $f) && echo "$v" > $f && echo WROTE`
+	r := inImage(t, "run", "-m", "64m", "busybox", "sh", "-c", script)
+	if !strings.Contains(r.stdout, "limit=67108864\n") {
+		t.Errorf("the container cannot read its own memory limit in /sys/fs/cgroup: %q %q", r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, "WROTE") || !strings.Contains(r.stderr, "Read-only file system") {
+		t.Errorf("/sys/fs/cgroup is writable inside the container: %q %q", r.stdout, r.stderr)
+	}
+	// Its own cgroup namespace: every path in /proc/self/cgroup is "/".
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if parts := strings.SplitN(line, ":", 3); len(parts) == 3 && parts[2] != "/" {
+			t.Errorf("/proc/self/cgroup shows the host's tree: %q", line)
+		}
+	}
+}
