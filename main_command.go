@@ -117,12 +117,22 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		Init:     ctx.Bool("init"),
 		ReadOnly: ctx.Bool("read-only"),
 	}
+	targets := map[string]string{}
 	for _, spec := range ctx.StringSlice("volume") {
 		v, err := parseVolume(spec)
 		if err != nil {
 			return runOptions{}, usageErrorf("%v", err)
 		}
+		if other, dup := targets[v.Target]; dup {
+			return runOptions{}, usageErrorf("invalid volume %q: %s is already the target of %q", spec, v.Target, other)
+		}
+		targets[v.Target] = spec
 		cfg.Volumes = append(cfg.Volumes, v)
+	}
+	if opts.image != "" && strings.ContainsAny(storeRoot, ",:") {
+		// overlayfs takes its layers as "lowerdir=A,upperdir=B": a comma
+		// or colon in a path would be read as a separator.
+		return runOptions{}, usageErrorf("--root %q: an image's layers cannot be in a path with ',' or ':' (overlayfs options)", storeRoot)
 	}
 	if !ownRoot && (len(cfg.Volumes) > 0 || cfg.ReadOnly) {
 		// On the host's own filesystem a mount point would have to be

@@ -173,7 +173,9 @@ func prepareRootfs(opts *runOptions) (cleanup func(startFailed bool), err error)
 		return nil, err
 	}
 	var createdVolumes []string
-	cleanup = func(startFailed bool) {
+	// A variable of its own, not the named result: `return nil, err`
+	// below sets the result to nil before the deferred call runs.
+	removeAll := func(startFailed bool) {
 		if err := ws.Remove(); err != nil {
 			log.Warnf("%v", err)
 		}
@@ -185,7 +187,7 @@ func prepareRootfs(opts *runOptions) (cleanup func(startFailed bool), err error)
 	}
 	defer func() {
 		if err != nil {
-			cleanup(true)
+			removeAll(true)
 		}
 	}()
 
@@ -206,6 +208,9 @@ func prepareRootfs(opts *runOptions) (cleanup func(startFailed bool), err error)
 	}
 	cfg.EtcDir = ws.Dir
 	for _, v := range cfg.Volumes {
+		if _, err := os.Stat(v.Source); err == nil {
+			continue // a directory or a file: bound as it is
+		}
 		created, err := mkdirAllReporting(v.Source)
 		if err != nil {
 			return nil, fmt.Errorf("volume %s: %w", v.Source, err)
@@ -214,7 +219,7 @@ func prepareRootfs(opts *runOptions) (cleanup func(startFailed bool), err error)
 			createdVolumes = append(createdVolumes, created)
 		}
 	}
-	return cleanup, nil
+	return removeAll, nil
 }
 
 // mkdirAllReporting is os.MkdirAll that returns the topmost directory it

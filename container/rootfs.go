@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/mydocker/mydocker/cgroups"
@@ -85,20 +86,11 @@ func setUpRootfs(cfg *Config) error {
 			return err
 		}
 	}
-	for _, name := range []string{"hostname", "hosts", "resolv.conf"} {
-		target := "etc/" + name
-		if err := createMountPoint(root, target, false); err != nil {
-			return err
-		}
-		if err := mount(filepath.Join(cfg.EtcDir, name), in(target), "", unix.MS_BIND, ""); err != nil {
-			return err
-		}
-	}
-	for _, v := range cfg.Volumes {
-		if err := mountVolume(root, in, v); err != nil {
-			return err
-		}
-	}
+	// Mounts that could hide one another go in order of depth, as
+	// docker's do: --read-only's /tmp, the volumes (shallow first), then
+	// the /etc files, so that neither -v DIR:/tmp/x nor -v DIR:/etc is
+	// hidden by a mount made after it. A volume on an /etc file itself
+	// takes its place.
 	if cfg.ReadOnly {
 		if err := root.MkdirAll("tmp", 0o755); err != nil {
 			return fmt.Errorf("create /tmp in the container: %w", err)
@@ -106,6 +98,38 @@ func setUpRootfs(cfg *Config) error {
 		if err := mount("tmpfs", in("tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
 			return err
 		}
+	}
+	volumes := append([]Volume(nil), cfg.Volumes...)
+	sort.SliceStable(volumes, func(i, j int) bool {
+		return strings.Count(filepath.Clean(volumes[i].Target), "/") < strings.Count(filepath.Clean(volumes[j].Target), "/")
+	})
+	taken := map[string]bool{}
+	for _, v := range volumes {
+		if err := mountVolume(newRoot, root, v); err != nil {
+			return err
+		}
+		taken[filepath.Clean(v.Target)] = true
+	}
+	for _, name := range []string{"hostname", "hosts", "resolv.conf"} {
+		if taken["/etc/"+name] {
+			continue
+		}
+		if err := bindInRoot(newRoot, root, filepath.Join(cfg.EtcDir, name), "/etc/"+name, false, false); err != nil {
+			return err
+		}
+	}
+	if cfg.Workdir != "" {
+		// docker makes a missing working directory in the container's
+		// layer (never on the host's files: the walk stays in the root).
+		dir, err := resolveInRoot(newRoot, cfg.Workdir)
+		if err == nil && dir != "" {
+			err = root.MkdirAll(dir, 0o755)
+		}
+		if err != nil {
+			return fmt.Errorf("working directory %s: %w", cfg.Workdir, err)
+		}
+	}
+	if cfg.ReadOnly {
 		// Last, once every mount point exists: only the root mount itself
 		// turns read-only; /proc, /dev, /tmp and volumes are mounts of
 		// their own and keep their flags.
@@ -295,25 +319,93 @@ func maskKernelFiles(in func(string) string) error {
 }
 
 // mountVolume bind-mounts a host directory or file into the container.
-func mountVolume(root *os.Root, in func(string) string, v Volume) error {
+func mountVolume(newRoot string, root *os.Root, v Volume) error {
 	fi, err := os.Stat(v.Source)
 	if err != nil {
 		return fmt.Errorf("volume %s: %w", v.Source, err)
 	}
-	target := strings.TrimPrefix(filepath.Clean(v.Target), "/")
-	if err := createMountPoint(root, target, fi.IsDir()); err != nil {
-		return err
-	}
-	if err := mount(v.Source, in(target), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return err
-	}
-	if v.ReadOnly {
-		// A bind mount ignores MS_RDONLY on creation: it takes a remount.
-		if err := mount("", in(target), "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			return err
-		}
+	if err := bindInRoot(newRoot, root, v.Source, v.Target, fi.IsDir(), v.ReadOnly); err != nil {
+		return fmt.Errorf("volume %s:%s: %w", v.Source, v.Target, err)
 	}
 	return nil
+}
+
+// bindInRoot bind-mounts source (a path on the host) onto target inside
+// the container's root. Symbolic links in target are followed as the
+// container will see them (Debian's /var/run -> /run), never out of the
+// root; the mount point is created through root, then opened, and the
+// mount made onto that very file (/proc/self/fd/N), not onto a path that
+// a link swapped in meanwhile could send to the host.
+func bindInRoot(newRoot string, root *os.Root, source, target string, dir, readOnly bool) error {
+	rel, err := resolveInRoot(newRoot, target)
+	if err != nil {
+		return err
+	}
+	if rel == "" {
+		return fmt.Errorf("%s leads to the container's / itself", target)
+	}
+	if err := createMountPoint(root, rel, dir); err != nil {
+		return err
+	}
+	if err := mountOnto(root, rel, source, unix.MS_BIND|unix.MS_REC); err != nil {
+		return err
+	}
+	if readOnly {
+		// A bind mount ignores MS_RDONLY on creation: it takes a remount,
+		// of the new mount (opened again: the old descriptor is below it).
+		return mountOnto(root, rel, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY)
+	}
+	return nil
+}
+
+func mountOnto(root *os.Root, rel, source string, flags uintptr) error {
+	f, err := root.OpenFile(rel, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open mount point /%s: %w", rel, err)
+	}
+	defer f.Close()
+	log.Infof("mount point /%s is fd %d", rel, f.Fd())
+	return mount(source, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", flags, "")
+}
+
+// resolveInRoot follows the symbolic links of path as if rootDir were "/"
+// (an absolute link starts again at rootDir, ".." stops there), as
+// docker's securejoin does. The result is relative to rootDir and has no
+// link left in it; parts that do not exist yet are kept as they are.
+func resolveInRoot(rootDir, path string) (string, error) {
+	var done []string
+	todo := strings.Split(path, "/")
+	for links := 0; len(todo) > 0; {
+		part := todo[0]
+		todo = todo[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) > 0 {
+				done = done[:len(done)-1]
+			}
+			continue
+		}
+		here := filepath.Join(rootDir, filepath.Join(done...), part)
+		fi, err := os.Lstat(here)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			done = append(done, part)
+			continue
+		}
+		if links++; links > 40 {
+			return "", fmt.Errorf("%s: too many levels of symbolic links in the image", path)
+		}
+		dest, err := os.Readlink(here)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		if strings.HasPrefix(dest, "/") {
+			done = nil
+		}
+		todo = append(strings.Split(dest, "/"), todo...)
+	}
+	return filepath.Join(done...), nil
 }
 
 // createMountPoint makes sure path exists inside root, as a directory or
