@@ -94,7 +94,7 @@ var logArgs []string
 // command (the book logged to stdout, mixing both).
 func setUpLogging(ctx *cli.Context) error {
 	level, err := log.ParseLevel(ctx.GlobalString("log-level"))
-	if err != nil {
+	if err != nil || level < log.ErrorLevel || level > log.DebugLevel {
 		return usageErrorf("invalid --log-level %q: use debug, info, warn or error", ctx.GlobalString("log-level"))
 	}
 	log.SetLevel(level)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/image"
@@ -15,14 +16,25 @@ func removeImages(names []string) error {
 		return err
 	}
 	store := image.NewStore(storeRoot)
+	// As docker: every name is tried; each failure is said on its own
+	// line, and the status is non-zero if any failed.
+	failed := 0
 	for _, name := range names {
+		var err error
 		if inUse[name] {
-			return usageErrorf("image %q is in use by a running container", name)
+			err = fmt.Errorf("image %q is in use by a running container", name)
+		} else {
+			err = store.Remove(name)
 		}
-		if err := store.Remove(name); err != nil {
-			return usageErrorf("%v", err)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mydocker: %v\n", err)
+			failed++
+			continue
 		}
 		fmt.Println(name)
+	}
+	if failed > 0 {
+		return exitWith(container.StatusRuntimeError)
 	}
 	return nil
 }

@@ -110,6 +110,9 @@ func Run(opts runOptions) error {
 	ws, waitErr := parent.Wait()
 	if console != nil {
 		console.WaitOutput()
+		// The user's terminal back to cooked mode before mydocker writes
+		// anything more, or the next line starts mid-line.
+		console.Close()
 	}
 	if startErr != nil {
 		return startErr // a *container.StartError carries 126, 127 or 125
@@ -118,7 +121,7 @@ func Run(opts runOptions) error {
 		return waitErr
 	}
 	status := exitStatus(ws)
-	if limits != nil && status == 137 && limits.OOMKilled() > 0 {
+	if limits != nil && status == 137 && opts.resources.MemoryBytes > 0 && limits.WaitOOMKilled() > 0 {
 		fmt.Fprintf(os.Stderr, "mydocker: killed: out of memory, limit %s\n", cgroups.HumanSize(opts.resources.MemoryBytes))
 	}
 	select {

@@ -253,6 +253,20 @@ func (m *Manager) OOMKilled() int {
 	return 0
 }
 
+// WaitOOMKilled is OOMKilled for a container that just died of SIGKILL:
+// the kernel counts the kill a moment after delivering it, so under load
+// the counter can still read 0 when the container has been reaped. It
+// waits for it, boundedly (0.2 s: a SIGKILL that was not the OOM killer's
+// costs no more than that).
+func (m *Manager) WaitOOMKilled() int {
+	for i := 0; ; i++ {
+		if n := m.OOMKilled(); n > 0 || i == 20 {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Destroy removes the container's cgroup. Called once the container's PID 1
 // has been reaped; by then the kernel has killed and reaped every other
 // process of its PID namespace, but a cgroup can stay busy for a moment

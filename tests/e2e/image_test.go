@@ -331,3 +331,17 @@ func TestDebianImage(t *testing.T) {
 		}
 	}
 }
+
+func TestRmiGoesOnThroughEveryName(t *testing.T) {
+	needImage(t)
+	tarball := os.Getenv("MYDOCKER_IMAGE_TAR")
+	if tarball == "" {
+		tarball = filepath.Join(testDir, "busybox.tar")
+	}
+	mustRunInImage(t, "import", tarball, "rmi-one")
+	mustRunInImage(t, "import", tarball, "rmi-two")
+	r := inImage(t, "rmi", "rmi-one", "no-such-image", "rmi-two")
+	if r.status != 125 || r.stdout != "rmi-one\nrmi-two\n" || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "no-such-image") {
+		t.Errorf("rmi a b c with b missing: status %d, stdout %q, stderr %q", r.status, r.stdout, r.stderr)
+	}
+}

@@ -143,6 +143,7 @@ func TestExitStatuses(t *testing.T) {
 		{"unknown global flag", []string{"--bogus", "run", "/bin/true"}, 125, "bogus"},
 		{"unknown command", []string{"runn", "/bin/true"}, 125, "unknown command"},
 		{"bad log level", []string{"--log-level", "loud", "run", "/bin/true"}, 125, "log-level"},
+		{"undocumented log level", []string{"--log-level", "trace", "run", "/bin/true"}, 125, "log-level"},
 		{"init by hand", []string{"init"}, 125, "internal"},
 		{"init by hand with args", []string{"init", "/bin/sh"}, 125, "internal"},
 		{"directory", []string{"run", "/etc"}, 126, "is a directory"},

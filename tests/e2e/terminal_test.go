@@ -296,3 +296,18 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+func TestTTYRestoredBeforeTheLastLogLine(t *testing.T) {
+	// In raw mode the user's terminal shows "\n" as a bare line feed (the
+	// next line starts mid-screen); restored, as "\r\n".
+	s := startSession(t, 24, 80, "--log-level", "info", "--log-format", "text", "run", "-ti", "/bin/true")
+	if status := s.wait(); status != 0 {
+		t.Fatalf("status %d", status)
+	}
+	s.expect("container exited with status 0")
+	out := s.output()
+	i := strings.Index(out, "container exited with status 0")
+	if end := strings.Index(out[i:], "\n"); end < 1 || out[i+end-1] != '\r' {
+		t.Errorf("the closing log line was written while the terminal was raw (stair-stepped): %q", out[i:])
+	}
+}
