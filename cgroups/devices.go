@@ -150,25 +150,12 @@ func deviceProgram(rules []DeviceRule) []bpfInsn {
 // cgroup directory dir. The attachment lives as long as the cgroup.
 func attachDeviceProgram(dir string, rules []DeviceRule) error {
 	prog := deviceProgram(rules)
-	license := []byte("Apache-2.0\x00")
-	logBuf := make([]byte, 4096)
-	load := struct {
-		progType, insnCnt uint32
-		insns, license    uint64
-		logLevel, logSize uint32
-		logBuf            uint64
-	}{
-		progType: bpfProgTypeCgroupDevice,
-		insnCnt:  uint32(len(prog)),
-		insns:    uint64(uintptr(unsafe.Pointer(&prog[0]))),
-		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
-		logLevel: 1,
-		logSize:  uint32(len(logBuf)),
-		logBuf:   uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
-	}
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
-	if errno != 0 {
-		return fmt.Errorf("cgroups: load the device program: %w (%s)", errno, cString(logBuf))
+	fd, err := loadDeviceProgram(prog, nil)
+	if err != nil {
+		// Once more with the verifier's log, for the message.
+		logBuf := make([]byte, 1<<16)
+		_, err = loadDeviceProgram(prog, logBuf)
+		return fmt.Errorf("cgroups: load the device program: %w (%s)", err, cString(logBuf))
 	}
 	defer unix.Close(int(fd))
 
@@ -184,6 +171,33 @@ func attachDeviceProgram(dir string, rules []DeviceRule) error {
 		return fmt.Errorf("cgroups: attach the device program to %s: %w", dir, errno)
 	}
 	return nil
+}
+
+// loadDeviceProgram is bpf(BPF_PROG_LOAD); with logBuf, the verifier
+// writes what it found there (a log that does not fit fails the load, so
+// none is asked for on the first try).
+func loadDeviceProgram(prog []bpfInsn, logBuf []byte) (uintptr, error) {
+	license := []byte("Apache-2.0\x00")
+	load := struct {
+		progType, insnCnt uint32
+		insns, license    uint64
+		logLevel, logSize uint32
+		logBuf            uint64
+	}{
+		progType: bpfProgTypeCgroupDevice,
+		insnCnt:  uint32(len(prog)),
+		insns:    uint64(uintptr(unsafe.Pointer(&prog[0]))),
+		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
+	}
+	if len(logBuf) > 0 {
+		load.logLevel, load.logSize = 1, uint32(len(logBuf))
+		load.logBuf = uint64(uintptr(unsafe.Pointer(&logBuf[0])))
+	}
+	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+	if errno != 0 {
+		return 0, errno
+	}
+	return fd, nil
 }
 
 func cString(b []byte) string {

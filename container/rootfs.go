@@ -208,20 +208,50 @@ func setUpDev(cfg *Config, root *os.Root, in func(string) string) error {
 	if err := root.MkdirAll("dev", 0o755); err != nil {
 		return fmt.Errorf("create /dev in the container: %w", err)
 	}
-	if !cfg.Privileged {
-		if err := mount("tmpfs", in("dev"), "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
-			return err
+	if err := mount("tmpfs", in("dev"), "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
+		return err
+	}
+	if err := populateDev(in); err != nil {
+		return err
+	}
+	if cfg.Privileged {
+		return copyHostDevices(in)
+	}
+	return nil
+}
+
+// copyHostDevices makes, in the container's /dev, a node for every device
+// node of the host's (--privileged, docker's way): nothing of the host's
+// /dev is mounted into the container, and nothing in it changes.
+func copyHostDevices(in func(string) string) error {
+	defer unix.Umask(unix.Umask(0))
+	return filepath.WalkDir("/dev", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == "/dev" {
+			return nil
 		}
-		return populateDev(in)
-	}
-	if err := mount("/dev", in("dev"), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return err
-	}
-	if err := mount("devpts", in("dev/pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
-		"newinstance,ptmxmode=0666,mode=0620,gid=5"); err != nil {
-		return err
-	}
-	return mount("shm", in("dev/shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k")
+		target := in(strings.TrimPrefix(path, "/"))
+		if d.IsDir() {
+			switch path {
+			case "/dev/pts", "/dev/shm", "/dev/mqueue":
+				return filepath.SkipDir // the container has its own
+			}
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return fmt.Errorf("--privileged: %w", err)
+			}
+			return nil
+		}
+		var st unix.Stat_t
+		if d.Type()&fs.ModeDevice == 0 || unix.Lstat(path, &st) != nil {
+			return nil
+		}
+		if _, err := os.Lstat(target); err == nil {
+			return nil // one of the usual nodes, made already
+		}
+		if err := unix.Mknod(target, st.Mode, int(st.Rdev)); err != nil {
+			return fmt.Errorf("--privileged: mknod %s: %w", target, err)
+		}
+		return nil
+	})
 }
 
 // populateDev fills the container's /dev tmpfs. The tmpfs was mounted a
