@@ -5,6 +5,7 @@ import (
 	"os"
 	"unsafe"
 
+	log "github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -152,10 +153,14 @@ func attachDeviceProgram(dir string, rules []DeviceRule) error {
 	prog := deviceProgram(rules)
 	fd, err := loadDeviceProgram(prog, nil)
 	if err != nil {
-		// Once more with the verifier's log, for the message.
+		// Once more, with the verifier's log for the message (a load can
+		// also fail for a passing reason, EAGAIN or EINTR: then this one
+		// is the program).
+		log.Infof("cgroups: load the device program: %v; again, with the verifier's log", err)
 		logBuf := make([]byte, 1<<16)
-		_, err = loadDeviceProgram(prog, logBuf)
-		return fmt.Errorf("cgroups: load the device program: %w (%s)", err, cString(logBuf))
+		if fd, err = loadDeviceProgram(prog, logBuf); err != nil {
+			return fmt.Errorf("cgroups: load the device program: %w (%s)", err, cString(logBuf))
+		}
 	}
 	defer unix.Close(int(fd))
 

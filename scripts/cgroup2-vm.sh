@@ -55,6 +55,14 @@ done
 cp "$vm"/kernel/modules/*.ko "$root/modules/"
 cat > "$root/init" <<'INIT'
 #!/bin/sh
+# The initramfs root ("rootfs") can never be pivot_root'ed away from, as a
+# real root can: move everything to a tmpfs and make that the root first.
+if [ -z "$ON_TMPFS" ]; then
+  mkdir /newroot && mount -t tmpfs -o size=1200m root /newroot
+  for d in bin sbin usr etc modules init; do cp -a /$d /newroot/; done
+  mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/tmp /newroot/mnt
+  ON_TMPFS=1 exec switch_root /newroot /init
+fi
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev
