@@ -48,17 +48,7 @@ func parseHierarchy(mountinfo, selfCgroup string) (*hierarchy, error) {
 	type mount struct{ point, root string }
 	v1Mounts := map[string]mount{}
 	v2Mount := ""
-	sc := bufio.NewScanner(strings.NewReader(mountinfo))
-	for sc.Scan() {
-		// 35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 5 || len(qf) < 3 {
-			continue
-		}
+	eachMount(mountinfo, func(pf, qf []string) {
 		switch qf[0] {
 		case "cgroup2":
 			if v2Mount == "" {
@@ -71,10 +61,10 @@ func parseHierarchy(mountinfo, selfCgroup string) (*hierarchy, error) {
 				}
 			}
 		}
-	}
+	})
 
 	h := &hierarchy{v1: map[string]string{}}
-	sc = bufio.NewScanner(strings.NewReader(selfCgroup))
+	sc := bufio.NewScanner(strings.NewReader(selfCgroup))
 	for sc.Scan() {
 		// 4:memory:/user.slice   or, for v2, 0::/user.slice
 		parts := strings.SplitN(sc.Text(), ":", 3)
@@ -145,15 +135,9 @@ func parseContainerFS(mountinfo string) []FS {
 	var v1 []FS
 	var v2 *FS
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(mountinfo))
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 5 || len(qf) < 3 || seen[pf[4]] {
-			continue
+	eachMount(mountinfo, func(pf, qf []string) {
+		if seen[pf[4]] {
+			return
 		}
 		switch qf[0] {
 		case "cgroup2":
@@ -172,9 +156,27 @@ func parseContainerFS(mountinfo string) []FS {
 			seen[pf[4]] = true
 			v1 = append(v1, FS{Type: "cgroup", Options: strings.Join(opts, ","), Name: filepath.Base(pf[4])})
 		}
-	}
+	})
 	if len(v1) == 0 && v2 != nil {
 		return []FS{*v2}
 	}
 	return v1
+}
+
+// eachMount calls fn with the fields of each line of a mountinfo table,
+// before and after its " - " separator:
+//
+//	35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+func eachMount(mountinfo string, fn func(pre, post []string)) {
+	sc := bufio.NewScanner(strings.NewReader(mountinfo))
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		pf, qf := strings.Fields(pre), strings.Fields(post)
+		if len(pf) >= 5 && len(qf) >= 3 {
+			fn(pf, qf)
+		}
+	}
 }

@@ -57,6 +57,14 @@ func needImage(t *testing.T) {
 	}
 }
 
+// imageTarball is the busybox tarball needImage imported.
+func imageTarball() string {
+	if prebuilt := os.Getenv("MYDOCKER_IMAGE_TAR"); prebuilt != "" {
+		return prebuilt
+	}
+	return filepath.Join(testDir, "busybox.tar")
+}
+
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {

@@ -334,10 +334,7 @@ func TestDebianImage(t *testing.T) {
 
 func TestRmiGoesOnThroughEveryName(t *testing.T) {
 	needImage(t)
-	tarball := os.Getenv("MYDOCKER_IMAGE_TAR")
-	if tarball == "" {
-		tarball = filepath.Join(testDir, "busybox.tar")
-	}
+	tarball := imageTarball()
 	mustRunInImage(t, "import", tarball, "rmi-one")
 	mustRunInImage(t, "import", tarball, "rmi-two")
 	r := inImage(t, "rmi", "rmi-one", "no-such-image", "rmi-two")

@@ -85,10 +85,7 @@ func TestWorkdirMadeInContainerLayer(t *testing.T) {
 func TestRootWithOverlaySeparators(t *testing.T) {
 	needImage(t)
 	root := filepath.Join(t.TempDir(), "a,b")
-	tarball := os.Getenv("MYDOCKER_IMAGE_TAR")
-	if tarball == "" {
-		tarball = filepath.Join(testDir, "busybox.tar")
-	}
+	tarball := imageTarball()
 	mustRun(t, "--root", root, "import", tarball, "busybox")
 	r := run(t, nil, "--root", root, "run", "busybox", "true")
 	expectFailure(t, r, 125, "--root")
