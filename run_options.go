@@ -268,9 +268,9 @@ func parseSecurity(ctx *cli.Context, cfg *container.Config, ownRoot bool) error 
 	}
 
 	privileged := ctx.Bool("privileged")
-	base := capabilities.All()
-	if ownRoot {
-		base = capabilities.Default
+	base := capabilities.Default
+	if !ownRoot {
+		base = capabilities.All()
 	}
 	caps, err := capabilities.Resolve(base, adds, drops)
 	if err != nil {
