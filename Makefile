@@ -36,7 +36,8 @@ e2e:
 	$(GO) test -count=1 -v ./tests/e2e/
 
 # The busybox image tarball, from Debian's busybox-static (installed with
-# apt-get when missing, so run as root): sudo ./mydocker import busybox.tar busybox
+# apt-get when missing, so run as root):
+#   sudo ./mydocker import --change 'CMD ["sh"]' busybox.tar busybox
 image: busybox.tar
 
 busybox.tar: scripts/make-busybox-image.sh

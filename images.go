@@ -16,9 +16,9 @@ func listImages(out io.Writer) error {
 		return err
 	}
 	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(w, "NAME\tSIZE\tCREATED")
+	fmt.Fprintln(w, "NAME\tSIZE\tCREATED\tCMD")
 	for _, img := range images {
-		fmt.Fprintf(w, "%s\t%s\t%s\n", img.Name, humanSize(img.Size), img.Created.Format(time.DateTime))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", img.Name, humanSize(img.Size), img.Created.Format(time.DateTime), img.Config)
 	}
 	return w.Flush()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"strings"
 
@@ -99,11 +100,19 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		return runOptions{}, usageErrorf("--rootfs: the directory is an empty string")
 	} else if !strings.Contains(args[0], "/") {
 		opts.image, args = args[0], args[1:]
-		if !image.NewStore(storeRoot).Exists(opts.image) {
+		img, err := image.NewStore(storeRoot).Get(opts.image)
+		if errors.Is(err, image.ErrNotFound) {
 			return runOptions{}, usageErrorf("no image %q in %s (import one, or give a path to run the host's program: /bin/%s)", opts.image, storeRoot, opts.image)
 		}
+		if err != nil {
+			return runOptions{}, err
+		}
+		opts.img = img
 		if len(args) == 0 {
-			return runOptions{}, usageErrorf("run %s: the image has no default command; give one: mydocker run %s COMMAND", opts.image, opts.image)
+			args = img.Config.Cmd // docker's CMD, from import --change
+		}
+		if len(args) == 0 {
+			return runOptions{}, usageErrorf("run %s: the image has no default command; give one (mydocker run %s COMMAND), or import it with --change 'CMD [\"sh\"]'", opts.image, opts.image)
 		}
 		if args[0] == "" {
 			return runOptions{}, usageErrorf("run: the command is an empty string")
@@ -148,6 +157,8 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		if err := validWorkdir(cfg.Workdir); err != nil {
 			return runOptions{}, usageErrorf("%v", err)
 		}
+	} else if opts.img != nil {
+		cfg.Workdir = opts.img.Config.WorkingDir // docker's WORKDIR
 	}
 	if err := parseSecurity(ctx, cfg, ownRoot); err != nil {
 		return runOptions{}, usageErrorf("%v", err)
@@ -174,6 +185,9 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 			cfg.Hostname = id // docker's default
 		}
 		baseEnv = imageEnv(cfg.Hostname, opts.tty)
+		if opts.img != nil {
+			baseEnv = append(baseEnv, opts.img.Config.Env...) // docker's ENV
+		}
 	}
 	env, err := buildEnv(baseEnv, ctx.StringSlice("env-file"), *envSettings)
 	if err != nil {
@@ -206,14 +220,17 @@ var initCommand = cli.Command{
 
 var importCommand = cli.Command{
 	Name:         "import",
-	Usage:        "unpack a root filesystem tarball (plain or gzip) into the image store",
-	ArgsUsage:    "TARBALL NAME",
+	Usage:        "unpack a root filesystem tarball (plain or gzip; - for standard input) into the image store",
+	ArgsUsage:    "TARBALL|- NAME",
 	OnUsageError: usageError,
+	Flags: []cli.Flag{
+		cli.StringSliceFlag{Name: "change, c", Usage: `record a default: CMD ["sh"] (or a shell command), ENV KEY=VALUE, WORKDIR /dir (repeatable)`},
+	},
 	Action: func(ctx *cli.Context) error {
 		if len(ctx.Args()) != 2 {
-			return usageErrorf("import needs two arguments: mydocker import TARBALL NAME")
+			return usageErrorf("import needs two arguments: mydocker import [--change INSTRUCTION] TARBALL|- NAME")
 		}
-		return importImage(ctx.Args()[0], ctx.Args()[1])
+		return importImage(ctx.Args()[0], ctx.Args()[1], ctx.StringSlice("change"))
 	},
 }
 

@@ -19,6 +19,7 @@ type runOptions struct {
 	interactive bool
 	tty         bool
 	image       string // run in this image (chapter 4)
+	img         *image.Image
 	rootfs      string // or in this directory, as it is
 	id          string // the container's ID, with an image, rootfs or limits
 	resources   cgroups.Resources
@@ -194,11 +195,7 @@ func prepareRootfs(opts *runOptions) (cleanup func(startFailed bool), err error)
 		}
 	}()
 
-	if opts.image != "" {
-		img, err := image.NewStore(storeRoot).Get(opts.image)
-		if err != nil {
-			return nil, err
-		}
+	if img := opts.img; img != nil {
 		cfg.Rootfs = ws.Path("merged")
 		cfg.LowerDir, cfg.UpperDir, cfg.WorkDir = img.Rootfs, ws.Path("upper"), ws.Path("work")
 	} else {

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mydocker/mydocker/capabilities"
 	"github.com/mydocker/mydocker/cgroups"
@@ -104,21 +106,38 @@ func readEnvFile(path string) ([]string, error) {
 	}
 	defer f.Close()
 	var settings []string
-	lines := bufio.NewScanner(f)
-	for n := 1; lines.Scan(); n++ {
-		line := strings.TrimLeft(lines.Text(), " \t")
+	// bufio.Reader, not Scanner: a line may be longer than a Scanner's
+	// 64 KiB token.
+	in := bufio.NewReader(f)
+	for n := 1; ; n++ {
+		raw, err := in.ReadString('\n')
+		if raw == "" && err != nil {
+			if err == io.EOF {
+				return settings, nil
+			}
+			return nil, fmt.Errorf("env file %s: %w", path, err)
+		}
+		if strings.IndexByte(raw, 0) >= 0 || !utf8.ValidString(raw) {
+			return nil, fmt.Errorf("env file %s line %d: not text (is it a binary file?)", path, n)
+		}
+		line := strings.TrimLeft(strings.TrimRight(raw, "\r\n"), " \t")
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		if key, _, _ := strings.Cut(line, "="); key == "" || strings.ContainsAny(key, " \t") {
-			return nil, fmt.Errorf("env file %s line %d: %q is not KEY=VALUE or KEY", path, n, line)
+			return nil, fmt.Errorf("env file %s line %d: %s is not KEY=VALUE or KEY", path, n, excerpt(line))
 		}
 		settings = append(settings, line)
 	}
-	if err := lines.Err(); err != nil {
-		return nil, fmt.Errorf("env file %s: %w", path, err)
+}
+
+// excerpt quotes s for a message, cut to a length a terminal line holds.
+func excerpt(s string) string {
+	const most = 40
+	if r := []rune(s); len(r) > most {
+		return fmt.Sprintf("%q...", string(r[:most]))
 	}
-	return settings, nil
+	return fmt.Sprintf("%q", s)
 }
 
 // buildEnv is the container's environment: the caller's (host-filesystem

@@ -441,6 +441,17 @@ func resolveInRoot(rootDir, path string) (string, error) {
 // createMountPoint makes sure path exists inside root, as a directory or
 // an empty file, without following a link out of root.
 func createMountPoint(root *os.Root, path string, dir bool) error {
+	if err := makeMountPoint(root, path, dir); err != nil {
+		if strings.Contains(err.Error(), "path escapes from parent") {
+			// os.Root's words: say what it means for the container.
+			return fmt.Errorf("create mount point /%s: a symbolic link there leads out of the container's root; refused", path)
+		}
+		return err
+	}
+	return nil
+}
+
+func makeMountPoint(root *os.Root, path string, dir bool) error {
 	if dir {
 		if err := root.MkdirAll(path, 0o755); err != nil {
 			return fmt.Errorf("create mount point /%s: %w", path, err)

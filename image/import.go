@@ -24,18 +24,25 @@ import (
 // ".." component, anything written through a symbolic link (os.Root
 // refuses to leave the unpack directory), links whose target leaves it,
 // and device nodes.
-func (s *Store) Import(tarball, name string) (err error) {
+//
+// tarball "-" is standard input, as for `docker import -`. cfg, when not
+// empty, is stored beside the root filesystem (import --change).
+func (s *Store) Import(tarball, name string, cfg Config) (err error) {
 	if !ValidName(name) {
 		return fmt.Errorf("invalid image name %q: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", name)
 	}
 	if s.Exists(name) {
 		return fmt.Errorf("image %q already exists (remove it with 'mydocker rmi %s')", name, name)
 	}
-	f, err := os.Open(tarball)
-	if err != nil {
-		return fmt.Errorf("import: %w", err)
+	f := os.Stdin
+	if tarball != "-" {
+		if f, err = os.Open(tarball); err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+	} else {
+		tarball = "standard input"
 	}
-	defer f.Close()
 
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("import: create image store: %w", err)
@@ -60,7 +67,16 @@ func (s *Store) Import(tarball, name string) (err error) {
 	if err := os.WriteFile(filepath.Join(staging, "size"), []byte(strconv.FormatInt(size, 10)+"\n"), 0o644); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
+	if !cfg.Empty() {
+		if err := writeConfig(staging, cfg); err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+	}
 	if err := os.Rename(staging, s.imageDir(name)); err != nil {
+		if s.Exists(name) {
+			// Another import of the same name finished first.
+			return fmt.Errorf("image %q already exists (remove it with 'mydocker rmi %s')", name, name)
+		}
 		return fmt.Errorf("import: %w", err)
 	}
 	return nil
@@ -227,5 +243,9 @@ func modeBits(mode int64) fs.FileMode {
 }
 
 func refused(entry string, err error) error {
+	if strings.Contains(err.Error(), "path escapes from parent") {
+		// os.Root's words: say what it means for the tarball.
+		return fmt.Errorf("refused: entry %q would be written through a symbolic link that leads out of the image", entry)
+	}
 	return fmt.Errorf("refused: entry %q: %w", entry, err)
 }

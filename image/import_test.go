@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -72,7 +73,7 @@ func TestImportGoodTarballPlainAndGzip(t *testing.T) {
 
 	store := NewStore(filepath.Join(dir, "root"))
 	for name, content := range map[string][]byte{"plain": data, "zipped": gz.Bytes()} {
-		if err := store.Import(writeFile(t, dir, name+".tar", content), name); err != nil {
+		if err := store.Import(writeFile(t, dir, name+".tar", content), name, Config{}); err != nil {
 			t.Fatalf("import %s: %v", name, err)
 		}
 		img, err := store.Get(name)
@@ -100,7 +101,7 @@ func TestImportGoodTarballPlainAndGzip(t *testing.T) {
 	if len(images) != 2 || images[0].Name != "plain" || images[1].Name != "zipped" {
 		t.Errorf("List: %+v", images)
 	}
-	if err := store.Import(writeFile(t, dir, "again.tar", data), "plain"); err == nil {
+	if err := store.Import(writeFile(t, dir, "again.tar", data), "plain", Config{}); err == nil {
 		t.Error("importing over an existing image should fail")
 	}
 	if err := store.Remove("plain"); err != nil || store.Exists("plain") {
@@ -142,7 +143,7 @@ func TestImportRefusesHostileTarballs(t *testing.T) {
 	for name, entries := range cases {
 		t.Run(name, func(t *testing.T) {
 			tarball := writeFile(t, dir, "hostile.tar", makeTar(t, entries))
-			err := store.Import(tarball, "hostile")
+			err := store.Import(tarball, "hostile", Config{})
 			if err == nil || !strings.Contains(err.Error(), "refused") {
 				t.Errorf("want a refusal, got %v", err)
 			}
@@ -163,17 +164,17 @@ func TestImportRefusesCorruptArchives(t *testing.T) {
 	store := NewStore(filepath.Join(dir, "root"))
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
-			err := store.Import(writeFile(t, dir, "corrupt.tar", data), "corrupt")
+			err := store.Import(writeFile(t, dir, "corrupt.tar", data), "corrupt", Config{})
 			if err == nil {
 				t.Fatal("want an error")
 			}
 			checkNothingLeft(t, store, "", "")
 		})
 	}
-	if err := store.Import(filepath.Join(dir, "missing.tar"), "x"); err == nil {
+	if err := store.Import(filepath.Join(dir, "missing.tar"), "x", Config{}); err == nil {
 		t.Error("a missing tarball should fail")
 	}
-	if err := store.Import(writeFile(t, dir, "ok.tar", good), "Bad/Name"); err == nil {
+	if err := store.Import(writeFile(t, dir, "ok.tar", good), "Bad/Name", Config{}); err == nil {
 		t.Error("an invalid name should fail")
 	}
 }
@@ -205,6 +206,27 @@ func TestValidName(t *testing.T) {
 	for _, n := range []string{"", "Busybox", "a/b", "/bin/sh", "-x", ".hidden", strings.Repeat("a", 129)} {
 		if ValidName(n) {
 			t.Errorf("%q should be invalid", n)
+		}
+	}
+}
+
+func TestApplyChange(t *testing.T) {
+	var c Config
+	for _, ch := range []string{`CMD ["sh", "-c", "echo hi"]`, "ENV A=1 B=2", "ENV GREETING hello world", "WORKDIR /srv/app"} {
+		if err := c.ApplyChange(ch); err != nil {
+			t.Fatalf("%q: %v", ch, err)
+		}
+	}
+	want := Config{Cmd: []string{"sh", "-c", "echo hi"}, Env: []string{"A=1", "B=2", "GREETING=hello world"}, WorkingDir: "/srv/app"}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got %+v, want %+v", c, want)
+	}
+	if err := c.ApplyChange("CMD echo $HOME"); err != nil || !reflect.DeepEqual(c.Cmd, []string{"/bin/sh", "-c", "echo $HOME"}) {
+		t.Errorf("shell form: %v %q", err, c.Cmd)
+	}
+	for _, bad := range []string{"CMD", `CMD ["sh"`, "CMD []", "WORKDIR relative", "ENV =x", "EXPOSE 80", "USER nobody"} {
+		if err := c.ApplyChange(bad); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

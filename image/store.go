@@ -31,6 +31,7 @@ type Image struct {
 	Rootfs  string // the unpacked root filesystem
 	Size    int64  // bytes, as unpacked
 	Created time.Time
+	Config  Config // import --change
 }
 
 // ErrNotFound is returned for a name that is not in the store.
@@ -83,6 +84,11 @@ func (s *Store) Get(name string) (*Image, error) {
 	if fi, err := os.Stat(filepath.Join(dir, "size")); err == nil {
 		img.Created = fi.ModTime()
 	}
+	cfg, err := readConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	img.Config = cfg
 	return img, nil
 }
 

@@ -255,3 +255,27 @@ func TestCgroupBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestCgroupOOMMessageUnderLoad(t *testing.T) {
+	needImage(t)
+	// Many at once: the kernel counts each kill a moment after delivering
+	// it, and a busy machine reaps the container before the count lands.
+	const n = 12
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			cmd := exec.Command(mydocker, "--root", storeRoot, "run", "-m", "16m", "busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1")
+			var errOut strings.Builder
+			cmd.Stderr = &errOut
+			cmd.Run()
+			results <- result{stderr: errOut.String(), status: cmd.ProcessState.ExitCode()}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		r := <-results
+		if r.status != 137 || !strings.Contains(r.stderr, "killed: out of memory, limit 16MiB") {
+			t.Errorf("status %d, stderr %q: want 137 and the out-of-memory message", r.status, r.stderr)
+		}
+	}
+	checkNoCgroupLeft(t)
+}

@@ -38,11 +38,11 @@ func needImage(t *testing.T) {
 		tarball := filepath.Join(testDir, "busybox.tar")
 		steps := [][]string{
 			{"../../scripts/make-busybox-image.sh", tarball},
-			{mydocker, "--root", storeRoot, "import", tarball, "busybox"},
+			{mydocker, "--root", storeRoot, "import", "--change", `CMD ["sh"]`, tarball, "busybox"},
 		}
 		if prebuilt := os.Getenv("MYDOCKER_IMAGE_TAR"); prebuilt != "" {
 			// The cgroup v2 VM has neither apt-get nor the script.
-			steps = [][]string{{mydocker, "--root", storeRoot, "import", prebuilt, "busybox"}}
+			steps = [][]string{{mydocker, "--root", storeRoot, "import", "--change", `CMD ["sh"]`, prebuilt, "busybox"}}
 		}
 		for _, step := range steps {
 			out, err := exec.Command(step[0], step[1:]...).CombinedOutput()

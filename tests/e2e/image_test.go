@@ -342,3 +342,81 @@ func TestRmiGoesOnThroughEveryName(t *testing.T) {
 		t.Errorf("rmi a b c with b missing: status %d, stdout %q, stderr %q", r.status, r.stdout, r.stderr)
 	}
 }
+
+func TestImportChangeRecordsDefaults(t *testing.T) {
+	needImage(t)
+	tarball, err := os.Open(imageTarball())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tarball.Close()
+	// From standard input, as `docker import -`.
+	r := run(t, tarball, "--root", storeRoot, "import",
+		"--change", `CMD ["sh", "-c", "echo $GREETING from $PWD"]`, "--change", "ENV GREETING=hello",
+		"--change", "WORKDIR /srv/app", "-", "with-defaults")
+	if r.status != 0 || r.stdout != "with-defaults\n" {
+		t.Fatalf("import - with --change: status %d, %q %q", r.status, r.stdout, r.stderr)
+	}
+	defer inImage(t, "rmi", "with-defaults")
+	if out := mustRunInImage(t, "run", "with-defaults"); out != "hello from /srv/app\n" {
+		t.Errorf("run without a command should run the image's CMD in its WORKDIR with its ENV: %q", out)
+	}
+	if out := mustRunInImage(t, "run", "-e", "GREETING=bye", "-w", "/tmp", "with-defaults"); out != "bye from /tmp\n" {
+		t.Errorf("-e and -w should win over the image's ENV and WORKDIR: %q", out)
+	}
+	if out := mustRunInImage(t, "images"); !strings.Contains(out, `["sh","-c","echo $GREETING from $PWD"]`) {
+		t.Errorf("images does not show the CMD:\n%s", out)
+	}
+	// busybox was imported with CMD ["sh"], as the README says.
+	if out := mustRunInImage(t, "run", "busybox"); out != "" {
+		t.Errorf("run busybox (sh with no input): %q", out)
+	}
+	for _, bad := range []string{"EXPOSE 80", "CMD", `CMD ["sh"`, "WORKDIR relative"} {
+		r := inImage(t, "import", "--change", bad, imageTarball(), "never")
+		expectFailure(t, r, 125, "--change")
+	}
+	if out := mustRunInImage(t, "images"); strings.Contains(out, "never") {
+		t.Errorf("a refused import left an image:\n%s", out)
+	}
+}
+
+func TestConcurrentImportsOfOneName(t *testing.T) {
+	needImage(t)
+	defer inImage(t, "rmi", "raced")
+	results := make(chan result, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			cmd := exec.Command(mydocker, "--root", storeRoot, "import", imageTarball(), "raced")
+			var out, errOut strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			err := cmd.Run()
+			status := 0
+			if cmd.ProcessState != nil {
+				status = cmd.ProcessState.ExitCode()
+			} else if err != nil {
+				status = -1
+			}
+			results <- result{stdout: out.String(), stderr: errOut.String(), status: status}
+		}()
+	}
+	won := 0
+	for i := 0; i < 4; i++ {
+		r := <-results
+		if r.status == 0 {
+			won++
+			continue
+		}
+		if r.status != 125 || !strings.Contains(r.stderr, `image "raced" already exists`) || strings.Contains(r.stderr, ".import-") {
+			t.Errorf("a losing import: status %d, stderr %q (want: the image already exists)", r.status, r.stderr)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d imports of one name succeeded, want 1", won)
+	}
+	entries, _ := os.ReadDir(filepath.Join(storeRoot, "images"))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".import-") {
+			t.Errorf("staging directory left behind: %s", e.Name())
+		}
+	}
+}

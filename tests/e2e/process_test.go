@@ -143,3 +143,27 @@ func TestProcessFlagsBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestEnvFileMessages(t *testing.T) {
+	// A binary file: one short line that names the file and the line.
+	r := run(t, nil, "run", "--env-file", "/bin/true", "/bin/true")
+	expectFailure(t, r, 125, "/bin/true line 1: not text")
+	if len(r.stderr) > 200 {
+		t.Errorf("message of %d bytes for a binary env file", len(r.stderr))
+	}
+	dir := t.TempDir()
+	// A bad line deep in a file: its number, and a short excerpt.
+	bad := filepath.Join(dir, "bad.env")
+	os.WriteFile(bad, []byte("A=1\n# comment\n"+strings.Repeat("x y", 5000)+"=1\n"), 0o644)
+	r = run(t, nil, "run", "--env-file", bad, "/bin/true")
+	expectFailure(t, r, 125, "bad.env line 3")
+	if len(r.stderr) > 200 {
+		t.Errorf("message of %d bytes for one bad line", len(r.stderr))
+	}
+	// A long value is no error (bufio.Scanner stopped at 64 KiB).
+	long := filepath.Join(dir, "long.env")
+	os.WriteFile(long, []byte("LONG="+strings.Repeat("v", 100000)+"\n"), 0o644)
+	if out := mustRun(t, "run", "--env-file", long, "/bin/sh", "-c", `echo ${#LONG}`); out != "100000\n" {
+		t.Errorf("a 100000-byte value: %q", out)
+	}
+}

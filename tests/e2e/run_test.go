@@ -196,9 +196,23 @@ func TestSignalledCommandGives128PlusN(t *testing.T) {
 }
 
 // killOnFailure makes sure a mydocker the test started is gone when the
-// test ends, whatever happened (SIGKILL takes its container with it).
+// test ends, whatever happened (SIGKILL takes its container with it). It
+// is also the test's watchdog: a mydocker still running after
+// watchdogLimit means the behaviour under test did not happen (a signal
+// not forwarded, say); it is killed, which ends every read of its output
+// and every wait for it, and the test fails saying so instead of hanging.
+// watchdogLimit bounds a test's wait for a mydocker it started: far more
+// than any behaviour here needs (even in the cgroup v2 VM, which emulates
+// its CPU), far less than go test's own timeout.
+const watchdogLimit = 30 * time.Second
+
 func killOnFailure(t *testing.T, cmd *exec.Cmd) {
+	watchdog := time.AfterFunc(watchdogLimit, func() {
+		t.Errorf("mydocker %q still running after %v: what the test waits for did not happen; killed", cmd.Args[1:], watchdogLimit)
+		cmd.Process.Kill()
+	})
 	t.Cleanup(func() {
+		watchdog.Stop()
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
 			cmd.Wait()

@@ -43,6 +43,7 @@ func startSession(t *testing.T, rows, cols uint16, args ...string) *session {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	killOnFailure(t, s.cmd)
 	go func() {
 		buf := make([]byte, 4096)
 		for {
