@@ -10,6 +10,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// The handshake between `mydocker run` and `mydocker init` (the container's
+// first process), in order:
+//
+//	run                                         init
+//	---                                         ----
+//	clone(NEWUTS|NEWPID|NEWNS|NEWNET|NEWIPC)
+//	  and exec /proc/self/exe init      ──────▶ (starts; waits on fd 3)
+//	OnCreate: make the cgroup, move init in
+//	fd 3 ─ Config records, then "end" ────────▶ read up to "end"
+//	  (fd 3 stays open: "run is alive")         cgroup namespace, mounts, pivot_root
+//	fd 5 ◀─ the pty master (-t in an image) ─── make the pty in its own devpts
+//	                                            re-arm the death signal, poll fd 3:
+//	                                              hung up means run died: exit
+//	                                            close-on-exec above 2; confine
+//	fd 4 ◀─ nothing: closed by the exec ─────── exec COMMAND
+//	     ◀─ or a StartError (125/126/127) ───── or report why not, and exit
+//	close fd 3 and 4; wait for PID 1
+//
 // The pipes init finds at these descriptors (exec.Cmd.ExtraFiles start at 3).
 const (
 	configFd  = 3 // parent -> init: the Config

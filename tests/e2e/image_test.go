@@ -200,13 +200,16 @@ func TestRootfsDirectoryUsedAsIs(t *testing.T) {
 
 func TestImageBadInput(t *testing.T) {
 	dir := t.TempDir()
+	needImage(t)
+	mustRunInImage(t, "import", imageTarball(), "no-cmd") // without --change: no CMD
+	defer inImage(t, "rmi", "no-cmd")
 	cases := []struct {
 		name string
 		args []string
 		want int
 		msg  string
 	}{
-		{"image without command", []string{"run", "busybox"}, 125, "give one"},
+		{"image without command", []string{"run", "no-cmd"}, 125, "give one"},
 		{"missing image", []string{"run", "no-such-image", "sh"}, 125, "no image"},
 		{"missing rootfs", []string{"run", "--rootfs", filepath.Join(dir, "nope"), "/bin/sh"}, 125, "not a directory"},
 		{"relative volume", []string{"run", "-v", "data:/data", "busybox", "true"}, 125, "absolute"},
