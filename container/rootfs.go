@@ -26,7 +26,10 @@ func setUpRootfs(cfg *Config) error {
 		// in UpperDir, so the image never changes and two containers of one
 		// image never see each other's files. (The book used AUFS, which was
 		// never merged into Linux; overlayfs is the mainline equivalent.)
-		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", cfg.LowerDir, cfg.UpperDir, cfg.WorkDir)
+		// volatile: the layer is thrown away when the container ends, so
+		// overlayfs need not sync it to disk, which it otherwise does for the
+		// whole upper file system at unmount (README, Performance).
+		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,volatile", cfg.LowerDir, cfg.UpperDir, cfg.WorkDir)
 		if err := mount("overlay", newRoot, "overlay", 0, opts); err != nil {
 			return err
 		}
