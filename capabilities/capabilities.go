@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"syscall"
+	"unsafe"
 
 	"github.com/moby/sys/capability"
+	"golang.org/x/sys/unix"
 )
 
 // Default is docker's default set: enough for a distribution's usual
@@ -134,4 +137,38 @@ func lookup(name string) (capability.Cap, bool) {
 		}
 	}
 	return 0, false
+}
+
+// SpreadToAllThreads gives every other thread of the process the calling
+// thread's capability sets. Apply changes one thread, which is enough for a
+// process that execs from it; `run --init` keeps mydocker's init running
+// as the container's PID 1, and a Go process has several threads: left
+// with root's powers, any of them would be a way back to them (a process
+// of the container may write to PID 1's memory through /proc/1/mem, whose
+// access check looks at the confined main thread alone).
+func SpreadToAllThreads() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capabilities: read: %w", err)
+	}
+	last, err := capability.LastCap()
+	if err != nil {
+		return fmt.Errorf("capabilities: %w", err)
+	}
+	for c := capability.Cap(0); c <= last; c++ {
+		if held, err := capability.GetBound(c); err != nil || held {
+			continue
+		}
+		if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0); errno != 0 {
+			return fmt.Errorf("capabilities: drop %v from every thread's bounding set: %w", c, errno)
+		}
+	}
+	if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0); errno != 0 {
+		return fmt.Errorf("capabilities: clear every thread's ambient set: %w", errno)
+	}
+	if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); errno != 0 {
+		return fmt.Errorf("capabilities: set every thread's: %w", errno)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package container
 
 import (
 	"fmt"
+	"syscall"
 
 	"github.com/mydocker/mydocker/capabilities"
 	"github.com/mydocker/mydocker/seccomp"
@@ -18,11 +19,23 @@ import (
 //  3. the capability sets: bounding, permitted, effective, inheritable set
 //     to the kept ones, ambient emptied.
 //
-// All three belong to the calling thread, the one that execs (main.go).
+// All three belong to a thread: the one that execs (main.go keeps init on
+// it). With --init, init itself goes on running as PID 1, so they are set
+// on all of its threads.
 func confine(cfg *Config) error {
 	if cfg.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("set no_new_privs: %w", err)
+		// Every thread's: with --init, this process goes on running.
+		_, _, errno := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0)
+		if errno == unix.ENOTSUP && !cfg.Init {
+			// A cgo build cannot reach every thread; the exec'ing one is
+			// all that matters without --init.
+			errno = 0
+			if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+				errno = err.(unix.Errno)
+			}
+		}
+		if errno != 0 {
+			return fmt.Errorf("set no_new_privs: %w", errno)
 		}
 	}
 	if cfg.Seccomp != "" {
@@ -37,6 +50,12 @@ func confine(cfg *Config) error {
 	if cfg.LimitCapabilities {
 		if err := capabilities.Apply(cfg.Capabilities); err != nil {
 			return err
+		}
+		if cfg.Init {
+			// init stays as PID 1: none of its threads may keep more.
+			if err := capabilities.SpreadToAllThreads(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

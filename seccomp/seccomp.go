@@ -101,17 +101,19 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-// Load installs prog on the calling thread, which then execs: the filter
-// stays for the command and every process it makes, and cannot be
-// removed. Without no_new_privs the kernel asks for CAP_SYS_ADMIN, so init
-// loads the filter before it drops capabilities.
+// Load installs prog on every thread of the process (SECCOMP_FILTER_FLAG_
+// TSYNC: `run --init` keeps init running, and a Go process has several
+// threads). The filter stays for the command and every process it makes,
+// and cannot be removed. Without no_new_privs the kernel asks for
+// CAP_SYS_ADMIN, so init loads the filter before it drops capabilities.
 func Load(prog Program) error {
 	if len(prog) == 0 {
 		return errors.New("seccomp: empty program")
 	}
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-	if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&fprog)), 0, 0); err != nil {
-		return fmt.Errorf("seccomp: load filter of %d instructions: %w", len(prog), err)
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
+	if errno != 0 {
+		return fmt.Errorf("seccomp: load filter of %d instructions: %w", len(prog), errno)
 	}
 	return nil
 }
