@@ -77,7 +77,7 @@ func Run(opts runOptions) error {
 		parent.OnConsole = console.Attach
 	}
 	if limits != nil {
-		parent.OnCreate = limits.Apply
+		parent.Cgroup = limits
 	}
 
 	// Catch signals before the container exists, so none is lost between
@@ -272,11 +272,18 @@ func setUpStdio(opts *runOptions) (*terminal.Console, container.Stdio, error) {
 	}
 }
 
-// newLimits prepares the container's cgroup (chapter 3.2), after removing
-// those of containers whose mydocker was killed with SIGKILL. It checks
-// every controller before anything starts: a missing one is an error,
-// never a run without the limit.
+// newLimits makes the container's cgroup with its limits (chapter 3.2),
+// after removing those of containers whose mydocker was killed with
+// SIGKILL. It checks every controller before anything starts: a missing
+// one is an error, never a run without the limit.
 func newLimits(opts runOptions) (*cgroups.Manager, error) {
 	cgroups.CleanStale()
-	return cgroups.New(cgroups.Prefix+opts.id, opts.resources)
+	m, err := cgroups.New(cgroups.Prefix+opts.id, opts.resources)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Create(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }

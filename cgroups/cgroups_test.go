@@ -124,20 +124,22 @@ func TestV1FileMappingOnFakeTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Apply(4242); err != nil {
+	if err := m.Create(); err != nil {
 		t.Fatal(err)
+	}
+	wantTasks := []string{filepath.Join(root, "memory/user/mydocker-test/tasks"), filepath.Join(root, "cpu/user/mydocker-test/tasks"),
+		filepath.Join(root, "cpuset/user/mydocker-test/tasks"), filepath.Join(root, "pids/user/mydocker-test/tasks")}
+	if got := m.TaskFiles(); !reflect.DeepEqual(got, wantTasks) || m.UnifiedDir() != "" {
+		t.Errorf("v1: TaskFiles %q, UnifiedDir %q", got, m.UnifiedDir())
 	}
 	want := map[string]string{
 		"memory/user/mydocker-test/memory.limit_in_bytes": "67108864",
-		"memory/user/mydocker-test/cgroup.procs":          "4242",
 		"cpu/user/mydocker-test/cpu.shares":               "512",
 		"cpu/user/mydocker-test/cpu.cfs_period_us":        "100000",
 		"cpu/user/mydocker-test/cpu.cfs_quota_us":         "50000",
-		"cpu/user/mydocker-test/cgroup.procs":             "4242",
 		"cpuset/user/mydocker-test/cpuset.cpus":           "0-1",
 		"cpuset/user/mydocker-test/cpuset.mems":           "0",
 		"pids/user/mydocker-test/pids.max":                "20",
-		"pids/user/mydocker-test/cgroup.procs":            "4242",
 	}
 	checkFiles(t, root, want)
 	// Swap accounting is absent from this fake tree: skipped, not an error.
@@ -165,17 +167,19 @@ func TestV2FileMappingOnFakeTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Apply(4242); err != nil {
+	if err := m.Create(); err != nil {
 		t.Fatal(err)
 	}
+	if m.UnifiedDir() != filepath.Join(self, "mydocker-test") || m.TaskFiles() != nil {
+		t.Errorf("v2: UnifiedDir %q, TaskFiles %q", m.UnifiedDir(), m.TaskFiles())
+	}
 	checkFiles(t, root, map[string]string{
-		"user.slice/cgroup.subtree_control":     "+memory +cpu +cpuset +pids",
-		"user.slice/mydocker-test/memory.max":   "67108864",
-		"user.slice/mydocker-test/cpu.weight":   "20",
-		"user.slice/mydocker-test/cpu.max":      "50000 100000",
-		"user.slice/mydocker-test/cpuset.cpus":  "0-1",
-		"user.slice/mydocker-test/pids.max":     "20",
-		"user.slice/mydocker-test/cgroup.procs": "4242",
+		"user.slice/cgroup.subtree_control":    "+memory +cpu +cpuset +pids",
+		"user.slice/mydocker-test/memory.max":  "67108864",
+		"user.slice/mydocker-test/cpu.weight":  "20",
+		"user.slice/mydocker-test/cpu.max":     "50000 100000",
+		"user.slice/mydocker-test/cpuset.cpus": "0-1",
+		"user.slice/mydocker-test/pids.max":    "20",
 	})
 }
 

@@ -18,8 +18,9 @@ import (
 // be told from others'.
 const Prefix = "mydocker-"
 
-// Manager is one container's cgroup: the book's CgroupManager, with Apply
-// (create it, set the limits, move a process in), OOMKilled and Destroy.
+// Manager is one container's cgroup: the book's CgroupManager, with Create
+// (make it and set the limits; the container joins it), OOMKilled and
+// Destroy.
 type Manager struct {
 	Name      string
 	Resources Resources
@@ -27,6 +28,9 @@ type Manager struct {
 	// dirs are the cgroup directories made, by controller (v1) or the
 	// one unified directory under "" (v2).
 	dirs map[string]string
+	// held are those directories, open and flock'ed while the container
+	// lives (see Create).
+	held []*os.File
 }
 
 // New prepares a cgroup called name for res on this host, checking that
@@ -89,11 +93,17 @@ func (m *Manager) key(controller string) string {
 	return controller
 }
 
-// Apply creates the cgroup, writes every limit, then moves pid into it.
-// The caller does this before the container's command runs (init waits for
-// its config until then), so the command never runs unlimited. On error,
-// whatever was created is removed again.
-func (m *Manager) Apply(pid int) (err error) {
+// Create makes the container's cgroup and writes every limit. The
+// container's init then joins it before its command can run: it is born in
+// it on cgroup v2 (clone's CLONE_INTO_CGROUP, UnifiedDir), and on v1 it
+// moves itself, writing "0" into each of TaskFiles (container/init.go).
+// Either way nobody writes a PID into cgroup.procs, which makes the kernel
+// wait for an RCU grace period (5-10 ms here) on every start.
+//
+// Until Destroy, or the death of this process, the cgroup is held: an
+// flock on each of its directories tells CleanStale that it is not stale,
+// even while it is still empty. On error, whatever was made is removed.
+func (m *Manager) Create() (err error) {
 	defer func() {
 		if err != nil {
 			m.Destroy()
@@ -119,6 +129,14 @@ func (m *Manager) Apply(pid int) (err error) {
 			return fmt.Errorf("cgroups: create %s: %w", dir, err)
 		}
 		m.dirs[m.key(s.name)] = dir
+		f, err := os.Open(dir)
+		if err == nil {
+			err = unix.Flock(int(f.Fd()), unix.LOCK_SH)
+		}
+		if err != nil {
+			return fmt.Errorf("cgroups: hold %s: %w", dir, err)
+		}
+		m.held = append(m.held, f)
 	}
 	for _, s := range m.needed() {
 		dir := m.dir(s.name)
@@ -145,20 +163,35 @@ func (m *Manager) Apply(pid int) (err error) {
 			}
 		}
 	}
-	// Last, with every limit in place: the process joins. One write per
-	// v1 hierarchy; one in all on v2.
-	written := map[string]bool{}
+	return nil
+}
+
+// UnifiedDir is the cgroup's directory on cgroup v2, for clone's
+// CLONE_INTO_CGROUP; "" on v1.
+func (m *Manager) UnifiedDir() string {
+	if m.h.unified == "" {
+		return ""
+	}
+	return m.dirs[""]
+}
+
+// TaskFiles are, on cgroup v1, the tasks file of the cgroup in each
+// hierarchy: the book's way in is writing a PID there; a thread that
+// writes "0" moves itself, which the kernel does without the grace period.
+// nil on v2.
+func (m *Manager) TaskFiles() []string {
+	if m.h.unified != "" {
+		return nil
+	}
+	var files []string
+	seen := map[string]bool{}
 	for _, s := range m.needed() {
-		dir := m.dir(s.name)
-		if written[dir] {
-			continue
-		}
-		written[dir] = true
-		if err := writeFile(dir, file{name: "cgroup.procs", value: strconv.Itoa(pid)}); err != nil {
-			return err
+		if dir := m.dir(s.name); !seen[dir] {
+			seen[dir] = true
+			files = append(files, filepath.Join(dir, "tasks"))
 		}
 	}
-	return nil
+	return files
 }
 
 func (m *Manager) dir(controller string) string { return m.dirs[m.key(controller)] }
@@ -279,6 +312,10 @@ func (m *Manager) Destroy() error {
 		}
 		delete(m.dirs, controller)
 	}
+	for _, f := range m.held {
+		f.Close()
+	}
+	m.held = nil
 	return errors.Join(errs...)
 }
 
@@ -299,6 +336,26 @@ func removeCgroup(dir string) error {
 		time.Sleep(wait)
 	}
 	return fmt.Errorf("cgroups: remove %s: %w", dir, err)
+}
+
+// removeIfStale removes dir when no live mydocker holds it (Create's
+// flock) and no process is in it.
+func removeIfStale(dir string) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return // its mydocker is alive
+	}
+	procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil || len(strings.TrimSpace(string(procs))) > 0 {
+		return
+	}
+	if unix.Rmdir(dir) == nil {
+		log.Infof("cgroups: removed stale %s", dir)
+	}
 }
 
 // CleanStale removes empty mydocker cgroups left under mydocker's own
@@ -328,19 +385,12 @@ func CleanStale() {
 				continue
 			}
 			if lock == nil {
-				// Same lock as Apply: never remove a cgroup being set up.
+				// Same lock as Create: never remove a cgroup being made.
 				if lock, err = os.Open(parent); err != nil || unix.Flock(int(lock.Fd()), unix.LOCK_EX) != nil {
 					break
 				}
 			}
-			dir := filepath.Join(parent, e.Name())
-			procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-			if err != nil || len(strings.TrimSpace(string(procs))) > 0 {
-				continue
-			}
-			if unix.Rmdir(dir) == nil {
-				log.Infof("cgroups: removed stale %s", dir)
-			}
+			removeIfStale(filepath.Join(parent, e.Name()))
 		}
 		if lock != nil {
 			lock.Close()

@@ -58,6 +58,9 @@ type Config struct {
 	Seccomp string
 	// NoNewPrivileges: set-uid and file capabilities give nothing (--security-opt).
 	NoNewPrivileges bool
+	// CgroupTasks are the tasks files init writes "0" into to join its
+	// cgroup (cgroup v1; on v2 it is born in it).
+	CgroupTasks []string
 	// CgroupNS gives the container a cgroup namespace of its own, rooted
 	// at its cgroup, and its cgroup file systems read-only at /sys/fs/cgroup.
 	CgroupNS bool
@@ -105,6 +108,7 @@ const (
 	keyNoNewPrivs   = "no-new-privileges"
 	keyPrivileged   = "privileged"
 	keyCgroupNS     = "cgroupns"
+	keyCgroupTask   = "cgroup-tasks"
 	// The last record. run keeps its end of the pipe open after it, so
 	// that init can later tell a live parent (pipe open) from a dead one
 	// (pipe hung up): see dieWithParent.
@@ -167,6 +171,9 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	addFlag(keyNoNewPrivs, cfg.NoNewPrivileges)
 	addFlag(keyPrivileged, cfg.Privileged)
 	addFlag(keyCgroupNS, cfg.CgroupNS)
+	for _, f := range cfg.CgroupTasks {
+		add(keyCgroupTask, f)
+	}
 	add(keyEnd, "")
 	if err != nil {
 		return err
@@ -244,6 +251,8 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.Privileged = value == "1"
 		case keyCgroupNS:
 			cfg.CgroupNS = value == "1"
+		case keyCgroupTask:
+			cfg.CgroupTasks = append(cfg.CgroupTasks, value)
 		case keyEnd:
 			done = true
 		default:

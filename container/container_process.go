@@ -15,11 +15,15 @@ import (
 //
 //	run                                         init
 //	---                                         ----
-//	clone(NEWUTS|NEWPID|NEWNS|NEWNET|NEWIPC)
+//	make the cgroup (cgroups.Manager.Create)
+//	clone(NEWUTS|NEWPID|NEWNS|NEWNET|NEWIPC),
+//	  on cgroup v2 into the cgroup,
 //	  and exec /proc/self/exe init      ──────▶ (starts; waits on fd 3)
-//	OnCreate: make the cgroup, move init in
 //	fd 3 ─ Config records, then "end" ────────▶ read up to "end"
-//	  (fd 3 stays open: "run is alive")         cgroup namespace, mounts, pivot_root
+//	  (fd 3 stays open: "run is alive")         mounts (the overlay, /proc, /dev...)
+//	                                            cgroup v1: move itself into the cgroup;
+//	                                            cgroup namespace, /sys/fs/cgroup,
+//	                                            pivot_root
 //	fd 5 ◀─ the pty master (-t in an image) ─── make the pty in its own devpts
 //	                                            re-arm the death signal, poll fd 3:
 //	                                              hung up means run died: exit
@@ -44,10 +48,9 @@ const cloneFlags = unix.CLONE_NEWUTS | unix.CLONE_NEWPID | unix.CLONE_NEWNS |
 // "mydocker init" process and the two pipes that talk to it.
 type ParentProcess struct {
 	Cmd *exec.Cmd
-	// OnCreate, when set, runs once the container's init exists but before
-	// it has its config, so before the user's command can start: the place
-	// to put it into its cgroup.
-	OnCreate func(pid int) error
+	// Cgroup, when set, is the container's cgroup, made with its limits:
+	// init joins it before the command can run (see Start).
+	Cgroup Cgroup
 	// OnConsole receives the master side of the pseudo-terminal init made
 	// (cfg.ConsoleSocket), before the user's command starts.
 	OnConsole func(master *os.File) error
@@ -57,6 +60,12 @@ type ParentProcess struct {
 	configW *os.File // write end of the config pipe
 	statusR *os.File // read end of the status pipe
 	childFs []*os.File
+}
+
+// Cgroup is where a container runs (cgroups.Manager).
+type Cgroup interface {
+	UnifiedDir() string  // cgroup v2: clone straight into it
+	TaskFiles() []string // cgroup v1: init writes "0" into each
 }
 
 // Stdio is what the container's standard descriptors are connected to. A
@@ -150,6 +159,22 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 // *StartError means init ran and refused; the caller must still Wait.
 func (p *ParentProcess) Start() error {
 	defer p.closeParentEnds()
+	if p.Cgroup != nil {
+		if dir := p.Cgroup.UnifiedDir(); dir != "" {
+			// cgroup v2: init is born in its cgroup (clone3 with
+			// CLONE_INTO_CGROUP), so it never runs outside.
+			cg, err := os.Open(dir)
+			if err != nil {
+				return fmt.Errorf("open the container's cgroup: %w", err)
+			}
+			defer cg.Close()
+			p.Cmd.SysProcAttr.UseCgroupFD = true
+			p.Cmd.SysProcAttr.CgroupFD = int(cg.Fd())
+		} else {
+			// cgroup v1: init moves itself in (enterCgroup).
+			p.config.CgroupTasks = p.Cgroup.TaskFiles()
+		}
+	}
 	err := p.Cmd.Start()
 	// The child has its own copies now; ours must go, or the status pipe
 	// would never reach end-of-file.
@@ -159,14 +184,6 @@ func (p *ParentProcess) Start() error {
 	if err != nil {
 		return fmt.Errorf("start container process: %w", err)
 	}
-	if p.OnCreate != nil {
-		if err := p.OnCreate(p.Cmd.Process.Pid); err != nil {
-			// init is still waiting for its config: it never ran anything.
-			_ = p.Cmd.Process.Kill()
-			return err
-		}
-	}
-
 	// A write error (init died early) is not the interesting one: the
 	// start report or the exit status says what happened. The pipe stays
 	// open until the command runs: it is how init knows that run is alive

@@ -14,8 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// setUpRootfs gives the container its own root filesystem (the book's
-// chapter 4) and pivots into it. The whole mount tree is already private
+// setUpRootfs prepares the container's own root filesystem (the book's
+// chapter 4) for pivotRoot, which init calls once the container is in its
+// cgroup. The whole mount tree is already private
 // (setUpMounts), so nothing below reaches the host's mount table, and
 // pivot_root does not fail with EINVAL as it does on a shared "/" (issue
 // #62 of the book's project).
@@ -68,11 +69,6 @@ func setUpRootfs(cfg *Config) error {
 			return fmt.Errorf("create /%s in the container: %w", s.target, err)
 		}
 		if err := mount(s.source, in(s.target), s.fstype, s.flags, s.data); err != nil {
-			return err
-		}
-	}
-	if cfg.CgroupNS {
-		if err := mountCgroupFS(cfg, in); err != nil {
 			return err
 		}
 	}
@@ -140,7 +136,7 @@ func setUpRootfs(cfg *Config) error {
 			return err
 		}
 	}
-	return pivotRoot(newRoot)
+	return nil
 }
 
 // pivotRoot makes newRoot the container's "/" and detaches the old root,
@@ -167,7 +163,8 @@ func pivotRoot(newRoot string) error {
 // docker does: new mounts of the host's cgroup file systems, which inside
 // the cgroup namespace are rooted at the container's cgroup, read-only (a
 // program reads its limits; it cannot raise them).
-func mountCgroupFS(cfg *Config, in func(string) string) error {
+func mountCgroupFS(cfg *Config) error {
+	in := func(path string) string { return filepath.Join(cfg.Rootfs, path) }
 	fss, err := cgroups.ContainerFS()
 	if err != nil {
 		return err
