@@ -277,11 +277,11 @@ func setUpStdio(opts *runOptions) (*terminal.Console, container.Stdio, error) {
 // SIGKILL. It checks every controller before anything starts: a missing
 // one is an error, never a run without the limit.
 func newLimits(opts runOptions) (*cgroups.Manager, error) {
-	cgroups.CleanStale()
 	m, err := cgroups.New(cgroups.Prefix+opts.id, opts.resources)
 	if err != nil {
 		return nil, err
 	}
+	m.CleanStale()
 	if err := m.Create(); err != nil {
 		return nil, err
 	}

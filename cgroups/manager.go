@@ -358,21 +358,14 @@ func removeIfStale(dir string) {
 	}
 }
 
-// CleanStale removes empty mydocker cgroups left under mydocker's own
-// cgroup by a mydocker killed with SIGKILL (which had no chance to run
-// Destroy). A cgroup with processes in it belongs to a live container and
-// is left alone; rmdir itself refuses a non-empty cgroup anyway.
-func CleanStale() {
-	h, err := detect()
-	if err != nil {
-		return
-	}
+// CleanStale removes the mydocker cgroups that containers whose mydocker
+// was killed with SIGKILL (which had no chance to run Destroy) left beside
+// where this one goes, in the hierarchies it uses: a cgroup no live
+// mydocker holds (Create's flock) and with no process in it.
+func (m *Manager) CleanStale() {
 	dirs := map[string]bool{}
-	if h.unified != "" {
-		dirs[h.self] = true
-	}
-	for _, d := range h.v1 {
-		dirs[d] = true
+	for _, s := range m.needed() {
+		dirs[m.parent(s.name)] = true
 	}
 	for parent := range dirs {
 		entries, err := os.ReadDir(parent)

@@ -147,6 +147,10 @@ func TestImportRefusesHostileTarballs(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "refused") {
 				t.Errorf("want a refusal, got %v", err)
 			}
+			// In the user's words, never os.Root's.
+			if err != nil && strings.Contains(err.Error(), "escapes from parent") {
+				t.Errorf("kernel words in the message: %v", err)
+			}
 			checkNothingLeft(t, store, outside, victim)
 		})
 	}

@@ -212,6 +212,7 @@ func TestImageBadInput(t *testing.T) {
 		{"image without command", []string{"run", "no-cmd"}, 125, "give one"},
 		{"missing image", []string{"run", "no-such-image", "sh"}, 125, "no image"},
 		{"missing rootfs", []string{"run", "--rootfs", filepath.Join(dir, "nope"), "/bin/sh"}, 125, "not a directory"},
+		{"empty rootfs", []string{"run", "--rootfs", "", "/bin/true"}, 125, "empty string"},
 		{"relative volume", []string{"run", "-v", "data:/data", "busybox", "true"}, 125, "absolute"},
 		{"relative target", []string{"run", "-v", dir + ":data", "busybox", "true"}, 125, "absolute"},
 		{"volume over /proc", []string{"run", "-v", dir + ":/proc", "busybox", "true"}, 125, "/proc"},
