@@ -97,6 +97,9 @@ func TestMain(m *testing.M) {
 		}
 	}
 	storeRoot = filepath.Join(dir, "root")
+	// Every mydocker a test starts keeps its state there, never in the
+	// host's /var/lib/mydocker ("--root" on a command line still wins).
+	os.Setenv("MYDOCKER_ROOT", storeRoot)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
