@@ -49,6 +49,7 @@ func main() {
 	app.Commands = []cli.Command{
 		initCommand,
 		runCommand,
+		psCommand,
 		importCommand,
 		imagesCommand,
 		rmiCommand,

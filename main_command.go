@@ -37,6 +37,7 @@ var runCommand = cli.Command{
 		cli.BoolFlag{Name: "tty, t", Usage: "give the container a pseudo-terminal of its own (when stdin is a terminal)"},
 		cli.BoolFlag{Name: "ti, it", Usage: "same as -i -t (the book's spelling)"},
 		cli.BoolFlag{Name: "init", Usage: "run a small init as PID 1 that forwards signals and reaps zombies"},
+		cli.StringFlag{Name: "name", Usage: "the container's name, unique among running ones (-name, the book's spelling, works too; default: generated)"},
 		cli.StringFlag{Name: "hostname", Usage: "the container's hostname (default: the caller's)"},
 		// -e and --env are two flags sharing one list, so that they can be
 		// mixed in one command line in order (urfave/cli refuses "two
@@ -173,9 +174,14 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		res.Devices = cgroups.DefaultDevices
 	}
 	opts.resources = res
-	if ownRoot || !res.Empty() {
-		if opts.id, err = container.NewID(); err != nil {
-			return runOptions{}, err
+	if opts.id, err = container.NewID(); err != nil {
+		return runOptions{}, err
+	}
+	opts.name = container.GenerateName(opts.id)
+	if ctx.IsSet("name") {
+		opts.name = ctx.String("name")
+		if err := container.ValidName(opts.name); err != nil {
+			return runOptions{}, usageErrorf("%v", err)
 		}
 	}
 	baseEnv := os.Environ() // host mode inherits the caller's, as in the book

@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
@@ -18,6 +19,7 @@ import (
 type runOptions struct {
 	interactive bool
 	tty         bool
+	name        string // the container's name (--name, or generated)
 	image       string // run in this image (chapter 4)
 	img         *image.Image
 	rootfs      string // or in this directory, as it is
@@ -41,14 +43,32 @@ func Run(opts runOptions) error {
 		return usageErrorf("run needs root privileges (try sudo)")
 	}
 
-	if opts.image != "" || opts.rootfs != "" {
-		cleanup, err := prepareRootfs(&opts)
+	// Every container has a directory of its own under ROOT/containers:
+	// its state, for ps, and with an image its layer. A foreground
+	// container's goes when it ends, on every path (those whose mydocker
+	// was killed go when the next one is made).
+	ownRoot := opts.image != "" || opts.rootfs != ""
+	state := &container.State{ID: opts.id, Root: storeRoot, Name: opts.name, Image: opts.image, Args: opts.config.Args, Created: time.Now()}
+	if opts.rootfs != "" {
+		state.Image = opts.rootfs
+	}
+	ws, err := container.NewWorkspace(storeRoot, state, ownRoot)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := ws.Remove(); err != nil {
+			log.Warnf("%v", err)
+		}
+	}()
+	if ownRoot {
+		removeVolumes, err := prepareRootfs(&opts, ws)
 		if err != nil {
 			return err
 		}
-		// The workspace goes on every path; volume directories that run
-		// created go too when the command never started.
-		defer func() { cleanup(startFailed) }()
+		// Volume directories that run created go when the command never
+		// started.
+		defer func() { removeVolumes(startFailed) }()
 	}
 
 	console, stdio, err := setUpStdio(&opts)
@@ -79,6 +99,11 @@ func Run(opts runOptions) error {
 	if limits != nil {
 		parent.Cgroup = limits
 	}
+	parent.OnStarted = func(pid int) {
+		if err := ws.Started(state, pid); err != nil {
+			log.Warnf("%v", err)
+		}
+	}
 
 	// Catch signals before the container exists, so none is lost between
 	// its start and the forwarding loop.
@@ -108,7 +133,7 @@ func Run(opts runOptions) error {
 
 	// Always reap, even when start-up failed: mydocker never leaves a
 	// zombie or a running container behind.
-	ws, waitErr := parent.Wait()
+	waitStatus, waitErr := parent.Wait()
 	if console != nil {
 		console.WaitOutput()
 		// The user's terminal back to cooked mode before mydocker writes
@@ -121,7 +146,7 @@ func Run(opts runOptions) error {
 	if waitErr != nil {
 		return waitErr
 	}
-	status := exitStatus(ws)
+	status := exitStatus(waitStatus)
 	if limits != nil && status == 137 && opts.resources.MemoryBytes > 0 && limits.WaitOOMKilled() > 0 {
 		fmt.Fprintf(os.Stderr, "mydocker: killed: out of memory, limit %s\n", cgroups.HumanSize(opts.resources.MemoryBytes))
 	}
@@ -163,26 +188,15 @@ func relaySignals(signals <-chan os.Signal, container *os.Process, console *term
 }
 
 // prepareRootfs makes the host-side pieces of a container with its own
-// root: its workspace (overlay layer, /etc files) and missing volume
-// directories. The returned cleanup removes the workspace, and when the
-// start failed the volume directories it created.
-func prepareRootfs(opts *runOptions) (cleanup func(startFailed bool), err error) {
-	// Containers whose mydocker was killed left their directories behind.
-	if _, err := container.CleanStale(storeRoot); err != nil {
-		log.Warnf("cleaning stale containers: %v", err)
-	}
+// root in its workspace ws (the overlay's layers, /etc files) and missing
+// volume directories. The returned cleanup removes, when the start failed,
+// the volume directories it created.
+func prepareRootfs(opts *runOptions, ws *container.Workspace) (cleanup func(startFailed bool), err error) {
 	cfg := opts.config
-	ws, err := container.NewWorkspace(storeRoot, opts.id, opts.image)
-	if err != nil {
-		return nil, err
-	}
 	var createdVolumes []string
 	// A variable of its own, not the named result: `return nil, err`
 	// below sets the result to nil before the deferred call runs.
 	removeAll := func(startFailed bool) {
-		if err := ws.Remove(); err != nil {
-			log.Warnf("%v", err)
-		}
 		if startFailed {
 			for _, dir := range createdVolumes {
 				os.RemoveAll(dir)

@@ -21,6 +21,7 @@ import (
 //	  and exec /proc/self/exe init      ──────▶ (starts; waits on fd 3)
 //	fd 3 ─ Config records, then "end" ────────▶ read up to "end"
 //	  (fd 3 stays open: "run is alive")         mounts (the overlay, /proc, /dev...)
+//	OnStarted: the PID into the state file
 //	                                            cgroup v1: move itself into the cgroup;
 //	                                            cgroup namespace, /sys/fs/cgroup,
 //	                                            pivot_root
@@ -51,6 +52,9 @@ type ParentProcess struct {
 	// Cgroup, when set, is the container's cgroup, made with its limits:
 	// init joins it before the command can run (see Start).
 	Cgroup Cgroup
+	// OnStarted, when set, is told init's PID once init has its config,
+	// while init sets the container up.
+	OnStarted func(pid int)
 	// OnConsole receives the master side of the pseudo-terminal init made
 	// (cfg.ConsoleSocket), before the user's command starts.
 	OnConsole func(master *os.File) error
@@ -189,6 +193,9 @@ func (p *ParentProcess) Start() error {
 	// open until the command runs: it is how init knows that run is alive
 	// (dieWithParent).
 	sendErr := WriteConfig(p.configW, p.config)
+	if p.OnStarted != nil {
+		p.OnStarted(p.Cmd.Process.Pid)
+	}
 	if p.consoleR != nil {
 		master, err := receiveConsole(p.consoleR)
 		if err != nil {

@@ -13,35 +13,43 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Workspace is one container's directory on the host,
-// ROOT/containers/ID, holding its overlay layer (upper, work, merged),
-// its /etc files and a lock. The book's NewWorkSpace/DeleteWorkSpace.
+// Workspace is one container's place on the host, the book's
+// NewWorkSpace/DeleteWorkSpace, in two halves:
+//
+//   - its state file, /run/mydocker/ID (RuntimeDir): what ps shows of it,
+//     flock'ed by its owner for as long as the container lives. On /run
+//     (a tmpfs on most systems) it costs no disk writes, and a reboot,
+//     which ends every container, clears it too;
+//   - with an image or --rootfs, its layer directory, ROOT/containers/ID:
+//     the overlay's upper, work and merged directories and its /etc files.
 //
 // The overlay itself is mounted by init, inside the container's own mount
 // namespace, so it never appears in the host's mount table and vanishes
 // with the container whatever happens to mydocker. What can outlive a
-// killed mydocker is this directory; the lock tells a live one from a
-// stale one.
+// killed mydocker is these directories; the lock, which the kernel drops
+// when its holder dies, tells a live container from a stale one.
 type Workspace struct {
 	ID    string
-	Dir   string
-	Image string // the image's name, "" for --rootfs
-	lock  *os.File
+	Dir   string   // ROOT/containers/ID, "" without a layer
+	Image string   // the image's name, "" for --rootfs or the host's files
+	state *os.File // /run/mydocker/ID, open and locked
 }
-
-const lockFile = "lock"
 
 func containersDir(root string) string { return filepath.Join(root, "containers") }
 
-// lockContainers takes ROOT/containers/.lock, which serialises creating a
-// workspace with cleaning stale ones: without it, a cleaner could take the
-// lock of a workspace in the instant between its creation and its locking,
-// and remove it.
-func lockContainers(root string) (unlock func(), err error) {
-	if err := os.MkdirAll(containersDir(root), 0o700); err != nil {
+// RuntimeDir holds the state file of every running container, whatever
+// its --root (the file says which), as /run/runc does runc's.
+const RuntimeDir = "/run/mydocker"
+
+// lockContainers takes /run/mydocker/.lock, which serialises making a container's
+// directories with cleaning stale ones: without it, a cleaner could take
+// the lock of a workspace in the instant between its creation and its
+// locking, and remove it.
+func lockContainers() (unlock func(), err error) {
+	if err := os.MkdirAll(RuntimeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create container directory: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(containersDir(root), ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(filepath.Join(RuntimeDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock container directory: %w", err)
 	}
@@ -63,42 +71,116 @@ func NewID() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// NewWorkspace creates and locks ROOT/containers/ID. The lock is held until
-// Remove, or until mydocker dies, when the kernel drops it.
-func NewWorkspace(root, id, imageName string) (*Workspace, error) {
-	w := &Workspace{ID: id, Dir: filepath.Join(containersDir(root), id), Image: imageName}
-	unlock, err := lockContainers(root)
+// NewWorkspace makes and locks the state file of the container s, after
+// removing what containers whose mydocker was killed left; s's name must
+// not be a live container's of the same root. With layer, it makes the
+// overlay's directories for s.Image too. The lock is held until Remove, or
+// until mydocker dies, when the kernel drops it.
+func NewWorkspace(root string, s *State, layer bool) (w *Workspace, err error) {
+	w = &Workspace{ID: s.ID}
+	if layer {
+		w.Dir, w.Image = filepath.Join(containersDir(root), s.ID), s.Image
+	}
+	unlock, err := lockContainers()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if err := os.Mkdir(w.Dir, 0o700); err != nil {
+	live, err := scanContainers(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range live {
+		if c.Root == root && c.Name == s.Name {
+			return nil, fmt.Errorf("container name %q is in use by container %s", s.Name, c.ID)
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(RuntimeDir, s.ID), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create container state: %w", err)
+	}
+	w.state = f
+	defer func() {
+		if err != nil {
+			w.Remove()
+		}
+	}()
+	// Blocking: a ps may hold a shared lock on the new file for an instant.
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("lock container state: %w", err)
+	}
+	// From the start the file says what a live container holds: its
+	// --root, its image (for rmi's "in use") and its name (unique among
+	// the live ones of its root).
+	if err := w.writeState(s); err != nil {
+		return nil, err
+	}
+	if !layer {
+		return w, nil
+	}
+	if err := os.MkdirAll(containersDir(root), 0o700); err != nil {
 		return nil, fmt.Errorf("create container directory: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(w.Dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
-	if err == nil {
-		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-	}
-	if err != nil {
-		os.RemoveAll(w.Dir)
-		return nil, fmt.Errorf("lock container directory: %w", err)
-	}
-	w.lock = lock
-	// The image name is in the lock file, for rmi's "in use" check.
-	if _, err := lock.WriteString(imageName); err != nil {
-		w.Remove()
-		return nil, fmt.Errorf("write container directory: %w", err)
+	if err := os.Mkdir(w.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create container layer: %w", err)
 	}
 	for _, sub := range []string{"upper", "work", "merged"} {
 		if err := os.Mkdir(w.Path(sub), 0o755); err != nil {
-			w.Remove()
 			return nil, fmt.Errorf("create container layer: %w", err)
 		}
 	}
 	return w, nil
 }
 
-// Path is a file or directory inside the workspace.
+// scanContainers returns the live containers (of every root) and removes
+// the directories of the others: their lock is free, so their mydocker is
+// gone (killed with SIGKILL, say) and the container died with it. A layer
+// under root with no runtime directory at all is from before a reboot.
+// The caller holds the containers lock.
+func scanContainers(root string) ([]*State, error) {
+	entries, err := os.ReadDir(RuntimeDir)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var live []*State
+	alive := map[string]bool{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		path := filepath.Join(RuntimeDir, e.Name())
+		// State files are made and locked under the containers lock, so
+		// an unlocked one belongs to no live mydocker.
+		s, held := readState(path)
+		if held {
+			if s != nil {
+				live = append(live, s)
+			}
+			alive[e.Name()] = true
+			continue
+		}
+		if s != nil && s.Root != "" && s.Image != "" {
+			removeStale(filepath.Join(containersDir(s.Root), e.Name()))
+		}
+		removeStale(path)
+	}
+	layers, _ := os.ReadDir(containersDir(root))
+	for _, e := range layers {
+		if e.IsDir() && !alive[e.Name()] {
+			removeStale(filepath.Join(containersDir(root), e.Name()))
+		}
+	}
+	return live, nil
+}
+
+func removeStale(dir string) {
+	log.Infof("removing stale container directory %s", dir)
+	if err := os.RemoveAll(dir); err != nil {
+		log.Warnf("remove stale container directory %s: %v", dir, err)
+	}
+}
+
+// Path is a file or directory in the container's layer directory.
 func (w *Workspace) Path(name string) string { return filepath.Join(w.Dir, name) }
 
 // WriteEtcFiles writes the hostname, hosts and resolv.conf that init
@@ -123,59 +205,46 @@ func (w *Workspace) WriteEtcFiles(hostname string) error {
 	return nil
 }
 
-// Remove deletes the workspace and releases its lock.
+// Remove deletes the workspace's directories and releases its lock.
 func (w *Workspace) Remove() error {
-	err := os.RemoveAll(w.Dir)
-	if w.lock != nil {
-		w.lock.Close()
+	var errs []error
+	if w.Dir != "" {
+		errs = append(errs, os.RemoveAll(w.Dir))
 	}
-	if err != nil {
+	// The state file last: while it is there, locked, nobody takes the
+	// layer for a stale one.
+	if w.state != nil {
+		errs = append(errs, os.Remove(w.state.Name()))
+		w.state.Close()
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("remove container directory: %w", err)
 	}
 	return nil
 }
 
-// CleanStale removes the workspaces of containers whose mydocker is gone
-// (killed with SIGKILL, say): their lock is free. It returns the images
-// that live containers use.
+// CleanStale removes the directories of containers whose mydocker is gone
+// (killed with SIGKILL, say). It returns the images that live containers
+// use.
 func CleanStale(root string) (inUse map[string]bool, err error) {
 	inUse = map[string]bool{}
-	if _, err := os.Stat(containersDir(root)); errors.Is(err, fs.ErrNotExist) {
+	_, errRun := os.Stat(RuntimeDir)
+	_, errLayers := os.Stat(containersDir(root))
+	if errors.Is(errRun, fs.ErrNotExist) && errors.Is(errLayers, fs.ErrNotExist) {
 		return inUse, nil // nothing ever ran: create nothing
 	}
-	unlock, err := lockContainers(root)
+	unlock, err := lockContainers()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	entries, err := os.ReadDir(containersDir(root))
+	live, err := scanContainers(root)
 	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
+		return nil, err
 	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		dir := filepath.Join(containersDir(root), e.Name())
-		// Workspaces are created with their lock under the global lock, so
-		// one without a lock file was abandoned half-made (or is being
-		// removed by its owner): either way it goes.
-		lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR, 0)
-		if err == nil && unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
-			// Held: a live container.
-			data, _ := os.ReadFile(filepath.Join(dir, lockFile))
-			if name := strings.TrimSpace(string(data)); name != "" {
-				inUse[name] = true
-			}
-			lock.Close()
-			continue
-		}
-		log.Infof("removing stale container directory %s", dir)
-		if err := os.RemoveAll(dir); err != nil {
-			log.Warnf("remove stale container directory %s: %v", dir, err)
-		}
-		if lock != nil {
-			lock.Close()
+	for _, c := range live {
+		if c.Root == root && c.Image != "" && c.layer {
+			inUse[c.Image] = true
 		}
 	}
 	return inUse, nil

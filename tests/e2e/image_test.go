@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"github.com/mydocker/mydocker/container"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,13 +28,21 @@ func mustRunInImage(t *testing.T, args ...string) string {
 	return r.stdout
 }
 
-// checkNoWorkspaceLeft: a container's layer is removed when it exits.
+// checkNoWorkspaceLeft: a container's directories (its layer under the
+// root, its runtime state under /run) are removed when it exits.
 func checkNoWorkspaceLeft(t *testing.T) {
 	t.Helper()
-	entries, _ := os.ReadDir(filepath.Join(storeRoot, "containers"))
-	for _, e := range entries {
-		if e.Name() != ".lock" {
-			t.Errorf("container directory left behind: %s", e.Name())
+	checkNoContainerDirs(t, storeRoot)
+}
+
+func checkNoContainerDirs(t *testing.T, root string) {
+	t.Helper()
+	for _, dir := range []string{filepath.Join(root, "containers"), container.RuntimeDir} {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.Name() != ".lock" {
+				t.Errorf("container directory left behind: %s", filepath.Join(dir, e.Name()))
+			}
 		}
 	}
 }
@@ -328,12 +337,7 @@ func TestDebianImage(t *testing.T) {
 	if r.status != 0 || !strings.HasPrefix(r.stdout, "debian ") || !strings.Contains(r.stdout, "\nroot\napt\ndev-ok\n1\n") {
 		t.Errorf("Debian container: status %d\n%s\n%s", r.status, r.stdout, r.stderr)
 	}
-	entries, _ := os.ReadDir(filepath.Join(root, "containers"))
-	for _, e := range entries {
-		if e.Name() != ".lock" {
-			t.Errorf("container directory left behind: %s", e.Name())
-		}
-	}
+	checkNoContainerDirs(t, root)
 }
 
 func TestRmiGoesOnThroughEveryName(t *testing.T) {

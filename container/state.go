@@ -1,0 +1,190 @@
+package container
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// State is one container as `ps` sees it. Its owner (the mydocker that
+// runs it) keeps it in /run/mydocker/ID as records (records.go), and holds
+// an flock on that file while the container lives.
+type State struct {
+	ID      string
+	Root    string // the --root it was started with
+	Name    string
+	Image   string // the image's name, the --rootfs directory, or "" (host files)
+	Args    []string
+	Created time.Time
+	Pid     int // the container's PID 1, on the host; 0 until it starts
+	// PidStart is when Pid started (field 22 of /proc/PID/stat, in clock
+	// ticks since boot). A PID alone can be handed to another process once
+	// the container is gone; the pair cannot.
+	PidStart uint64
+	// Running is filled in by List, never stored: whether the container's
+	// owner and its PID 1 are both alive now.
+	Running bool
+	layer   bool // it has a layer directory under Root
+}
+
+// Started records, in the container's state file, that its PID 1 is pid.
+func (w *Workspace) Started(s *State, pid int) error {
+	s.Pid = pid
+	s.PidStart, _ = processStart(pid)
+	return w.writeState(s)
+}
+
+// writeState writes the container's state file. A reader may catch it
+// half-written: readState then finds no end record and takes the
+// container for one being made.
+func (w *Workspace) writeState(s *State) error {
+	s.layer = w.Dir != ""
+	r := &records{what: "container state"}
+	r.add("id", s.ID)
+	r.add("root", s.Root)
+	r.add("name", s.Name)
+	r.add("image", s.Image)
+	r.flag("layer", s.layer)
+	for _, a := range s.Args {
+		r.add("arg", a)
+	}
+	r.add("created", s.Created.UTC().Format(time.RFC3339Nano)) // UTC: formatting in local time would read the time zone files, 0.5 ms
+	r.add("pid", strconv.Itoa(s.Pid))
+	r.add("pid-start", strconv.FormatUint(s.PidStart, 10))
+	r.add("end", "")
+	if r.err != nil {
+		return r.err
+	}
+	// Over the old content, without truncating it first: ext4 writes out a
+	// file truncated to zero at once (its auto_da_alloc), which made
+	// removing it cost half a millisecond. What an older, longer content
+	// leaves after the end record is never read.
+	if _, err := w.state.WriteAt(r.buf.Bytes(), 0); err != nil {
+		return fmt.Errorf("container state: %w", err)
+	}
+	return nil
+}
+
+// readState reads the state file at path, and says whether a live
+// mydocker holds it. A file being written reads as nil.
+func readState(path string) (s *State, held bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, true // being made or removed this very moment: leave it
+	}
+	defer f.Close()
+	held = unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil
+	s = &State{}
+	err = readRecords(bufio.NewReader(f), "container state", false, func(key, value string) (bool, error) {
+		var err error
+		switch key {
+		case "id":
+			s.ID = value
+		case "root":
+			s.Root = value
+		case "name":
+			s.Name = value
+		case "image":
+			s.Image = value
+		case "layer":
+			s.layer = value == "1"
+		case "arg":
+			s.Args = append(s.Args, value)
+		case "created":
+			s.Created, err = time.Parse(time.RFC3339Nano, value)
+		case "pid":
+			s.Pid, err = strconv.Atoi(value)
+		case "pid-start":
+			s.PidStart, err = strconv.ParseUint(value, 10, 64)
+		case "end":
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return nil, held
+	}
+	return s, held
+}
+
+// processStart reads the start time of pid from /proc/PID/stat.
+func processStart(pid int) (uint64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// count fields from after its closing one. starttime is field 22.
+	i := strings.LastIndexByte(string(data), ')')
+	fields := strings.Fields(string(data[i+1:]))
+	if i < 0 || len(fields) < 20 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// List returns the containers under root, oldest first, each with Running
+// set from what is true now: its owner holds its lock, and its PID 1 is
+// the same process as when it started (PID and start time). A container
+// whose owner is gone is stale (its mydocker was killed with SIGKILL, and
+// the container died with it): it is left out, and the next run removes
+// its directory.
+func List(root string) ([]*State, error) {
+	entries, err := os.ReadDir(RuntimeDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var list []*State
+	for _, e := range entries {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		s, held := readState(filepath.Join(RuntimeDir, e.Name()))
+		if !held || s == nil || s.Root != root {
+			continue // stale, being made, or another root's
+		}
+		if s.Pid > 0 {
+			start, err := processStart(s.Pid)
+			s.Running = err == nil && start == s.PidStart
+		}
+		list = append(list, s)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Created.Before(list[j].Created) })
+	return list, nil
+}
+
+// ValidName checks a container name against docker's rule:
+// [a-zA-Z0-9][a-zA-Z0-9_.-]+, written out (no regexp at start-up).
+func ValidName(name string) error {
+	if len(name) < 2 || len(name) > 128 {
+		return fmt.Errorf("invalid container name %q: 2 to 128 characters", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return fmt.Errorf("invalid container name %q: letters, digits, '_', '.' and '-', starting with a letter or digit", name)
+		}
+	}
+	return nil
+}
+
+// GenerateName makes a docker-like name ("brave_turing") from the ID.
+func GenerateName(id string) string {
+	adjectives := []string{"brave", "calm", "eager", "fond", "happy", "keen", "lucid", "merry", "nifty", "proud", "quiet", "sharp", "tender", "vivid", "wise", "zen"}
+	people := []string{"hopper", "turing", "lovelace", "ritchie", "thompson", "torvalds", "kernighan", "liskov", "knuth", "dijkstra", "hamilton", "babbage", "shannon", "backus", "mccarthy", "wirth"}
+	n, _ := strconv.ParseUint(id[:8], 16, 64)
+	return adjectives[n%16] + "_" + people[(n/16)%16] + "_" + id[8:]
+}
