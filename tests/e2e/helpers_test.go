@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"github.com/mydocker/mydocker/container"
 	"io"
 	"os"
 	"os/exec"
@@ -100,8 +101,15 @@ func TestMain(m *testing.M) {
 	// Every mydocker a test starts keeps its state there, never in the
 	// host's /var/lib/mydocker ("--root" on a command line still wins).
 	os.Setenv("MYDOCKER_ROOT", storeRoot)
+	_, err = os.Stat(container.RuntimeDir)
+	runtimeDirWasThere := err == nil
 	code := m.Run()
 	os.RemoveAll(dir)
+	if !runtimeDirWasThere {
+		// Made by the tests' containers: leave the host as it was.
+		os.Remove(filepath.Join(container.RuntimeDir, ".lock"))
+		os.Remove(container.RuntimeDir) // only if empty
+	}
 	os.Exit(code)
 }
 
