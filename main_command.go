@@ -37,6 +37,8 @@ var runCommand = cli.Command{
 		cli.BoolFlag{Name: "tty, t", Usage: "give the container a pseudo-terminal of its own (when stdin is a terminal)"},
 		cli.BoolFlag{Name: "ti, it", Usage: "same as -i -t (the book's spelling)"},
 		cli.BoolFlag{Name: "init", Usage: "run a small init as PID 1 that forwards signals and reaps zombies"},
+		cli.BoolFlag{Name: "detach, d", Usage: "run in the background: print the container's ID and return; its output goes to its log (mydocker logs)"},
+		cli.BoolFlag{Name: "rm", Usage: "remove a detached container when it ends (a foreground one always goes)"},
 		cli.StringFlag{Name: "name", Usage: "the container's name, unique among running ones (-name, the book's spelling, works too; default: generated)"},
 		cli.StringFlag{Name: "hostname", Usage: "the container's hostname (default: the caller's)"},
 		// -e and --env are two flags sharing one list, so that they can be
@@ -87,6 +89,16 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		interactive: both || ctx.Bool("interactive"),
 		tty:         both || ctx.Bool("tty"),
 		rootfs:      ctx.String("rootfs"),
+		detach:      ctx.Bool("detach"),
+		autoRemove:  ctx.Bool("rm"),
+	}
+	if err := monitorFromEnv(&opts); err != nil {
+		return runOptions{}, usageErrorf("%v", err)
+	}
+	if opts.detach && (opts.tty || opts.interactive) {
+		// Nothing could reach a detached container's stdin or terminal:
+		// mydocker has no attach (yet).
+		return runOptions{}, usageErrorf("-d runs without a terminal or stdin: leave out -t and -i (see mydocker logs)")
 	}
 	// The image-or-command rule: with --rootfs, everything is COMMAND;
 	// else a first argument with a "/" is a command on the host's files
@@ -174,11 +186,14 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		res.Devices = cgroups.DefaultDevices
 	}
 	opts.resources = res
-	if opts.id, err = container.NewID(); err != nil {
+	if opts.monitorReport != nil {
+		// The monitor of run -d: the ID and name are run -d's.
+	} else if opts.id, err = container.NewID(); err != nil {
 		return runOptions{}, err
+	} else {
+		opts.name = container.GenerateName(opts.id)
 	}
-	opts.name = container.GenerateName(opts.id)
-	if ctx.IsSet("name") {
+	if ctx.IsSet("name") && opts.monitorReport == nil {
 		opts.name = ctx.String("name")
 		if err := container.ValidName(opts.name); err != nil {
 			return runOptions{}, usageErrorf("%v", err)

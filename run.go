@@ -20,12 +20,18 @@ type runOptions struct {
 	interactive bool
 	tty         bool
 	name        string // the container's name (--name, or generated)
-	image       string // run in this image (chapter 4)
-	img         *image.Image
-	rootfs      string // or in this directory, as it is
-	id          string // the container's ID, with an image, rootfs or limits
-	resources   cgroups.Resources
-	config      *container.Config
+	detach      bool   // -d: a monitor runs the container (detach.go)
+	autoRemove  bool   // --rm: a detached container goes when it ends
+	// monitorReport is set in the monitor of a detached container: where
+	// it tells run -d that the container started, or why not.
+	monitorReport *startReport
+	log           *os.File // the detached container's log
+	image         string   // run in this image (chapter 4)
+	img           *image.Image
+	rootfs        string // or in this directory, as it is
+	id            string // the container's ID, with an image, rootfs or limits
+	resources     cgroups.Resources
+	config        *container.Config
 }
 
 // forwardedSignals reach the container's PID 1 when mydocker receives them,
@@ -37,10 +43,18 @@ var forwardedSignals = []os.Signal{
 
 // Run starts the container, relays its terminal and signals, waits for it
 // and ends with its exit status.
-func Run(opts runOptions) error {
+func Run(opts runOptions) (err error) {
+	if opts.monitorReport != nil {
+		// Whatever ends the monitor before the command runs is run -d's
+		// answer.
+		defer func() { opts.monitorReport.send(err) }()
+	}
 	startFailed := true
 	if os.Geteuid() != 0 {
 		return usageErrorf("run needs root privileges (try sudo)")
+	}
+	if opts.detach && opts.monitorReport == nil {
+		return runDetached(opts) // detach.go: a monitor runs it
 	}
 
 	// Every container has a directory of its own under ROOT/containers:
@@ -48,7 +62,8 @@ func Run(opts runOptions) error {
 	// container's goes when it ends, on every path (those whose mydocker
 	// was killed go when the next one is made).
 	ownRoot := opts.image != "" || opts.rootfs != ""
-	state := &container.State{ID: opts.id, Root: storeRoot, Name: opts.name, Image: opts.image, Args: opts.config.Args, Created: time.Now()}
+	state := &container.State{ID: opts.id, Root: storeRoot, Name: opts.name, Image: opts.image,
+		Args: opts.config.Args, Created: time.Now(), Detached: opts.detach}
 	if opts.rootfs != "" {
 		state.Image = opts.rootfs
 	}
@@ -56,11 +71,25 @@ func Run(opts runOptions) error {
 	if err != nil {
 		return err
 	}
+	ended := -1 // the container's exit status, once it has run
 	defer func() {
+		// A detached container that ran stays, exited, until rm; all
+		// else goes.
+		if opts.detach && !opts.autoRemove && ended >= 0 {
+			if err := ws.Ended(state, ended); err != nil {
+				log.Warnf("%v", err)
+			}
+			return
+		}
 		if err := ws.Remove(); err != nil {
 			log.Warnf("%v", err)
 		}
 	}()
+	if opts.detach {
+		if err := openLog(&opts); err != nil {
+			return err
+		}
+	}
 	if ownRoot {
 		removeVolumes, err := prepareRootfs(&opts, ws)
 		if err != nil {
@@ -126,6 +155,9 @@ func Run(opts runOptions) error {
 		_ = parent.Cmd.Process.Kill()
 	} else {
 		startFailed = false
+		if opts.monitorReport != nil {
+			opts.monitorReport.send(nil) // run -d may return now
+		}
 	}
 
 	hungUp := make(chan syscall.Signal, 1)
@@ -147,6 +179,7 @@ func Run(opts runOptions) error {
 		return waitErr
 	}
 	status := exitStatus(waitStatus)
+	ended = status
 	if limits != nil && status == 137 && opts.resources.MemoryBytes > 0 && limits.WaitOOMKilled() > 0 {
 		fmt.Fprintf(os.Stderr, "mydocker: killed: out of memory, limit %s\n", cgroups.HumanSize(opts.resources.MemoryBytes))
 	}
@@ -257,6 +290,10 @@ func mkdirAllReporting(dir string) (string, error) {
 // pseudo-terminal of the container's own, relayed by the returned Console.
 func setUpStdio(opts *runOptions) (*terminal.Console, container.Stdio, error) {
 	stdio := container.Stdio{Out: os.Stdout, Err: os.Stderr}
+	if opts.log != nil {
+		// Detached: stdout and stderr in one log, in order; no stdin.
+		return nil, container.Stdio{Out: opts.log, Err: opts.log}, nil
+	}
 	if opts.interactive {
 		stdio.In = os.Stdin
 	}

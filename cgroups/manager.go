@@ -390,3 +390,22 @@ func (m *Manager) CleanStale() {
 		}
 	}
 }
+
+// RemoveLeft removes the cgroup called name, in every hierarchy, when no
+// live mydocker holds it: what a container whose monitor was killed left.
+func RemoveLeft(name string) {
+	h, err := detect()
+	if err != nil {
+		return
+	}
+	parents := map[string]bool{}
+	if h.unified != "" {
+		parents[h.self] = true
+	}
+	for _, d := range h.v1 {
+		parents[d] = true
+	}
+	for parent := range parents {
+		removeIfStale(filepath.Join(parent, name))
+	}
+}

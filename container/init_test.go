@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestLookCommandStatuses(t *testing.T) {
@@ -33,6 +34,18 @@ func TestLookCommandStatuses(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("lookCommand(%q, PATH=%q) status %d, want %d (%v)", c.name, c.path, got, c.want, se)
+		}
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "Less than a second", time.Second: "1 second", 42 * time.Second: "42 seconds",
+		90 * time.Second: "About a minute", 5 * time.Minute: "5 minutes", 70 * time.Minute: "About an hour",
+		5 * time.Hour: "5 hours", 72 * time.Hour: "3 days", 21 * 24 * time.Hour: "3 weeks",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -52,3 +52,18 @@ func writeStartReport(w io.Writer, se *StartError) {
 	// right after, and the parent sees that status.
 	_ = json.NewEncoder(w).Encode(se)
 }
+
+// Encode and Decode carry a StartError between processes (run -d and its
+// monitor), Status 0 meaning the command runs.
+func (e *StartError) Encode() []byte {
+	data, _ := json.Marshal(e)
+	return data
+}
+
+// Decode is the inverse of Encode.
+func (e *StartError) Decode(data []byte) error {
+	if err := json.Unmarshal(data, e); err != nil {
+		return fmt.Errorf("decode start report %q: %w", data, err)
+	}
+	return nil
+}

@@ -30,10 +30,74 @@ type State struct {
 	// ticks since boot). A PID alone can be handed to another process once
 	// the container is gone; the pair cannot.
 	PidStart uint64
-	// Running is filled in by List, never stored: whether the container's
-	// owner and its PID 1 are both alive now.
+	// Detached (run -d): its owner is a monitor, and it stays, exited,
+	// until rm.
+	Detached   bool
+	Exited     bool // its monitor saw it end, with ExitCode at FinishedAt
+	ExitCode   int
+	FinishedAt time.Time
+	// Running and Dead are filled in by List, never stored: whether the
+	// container's owner and its PID 1 are both alive now; whether its
+	// owner died before it could record the end (the container died with
+	// it, killed).
 	Running bool
+	Dead    bool
 	layer   bool // it has a layer directory under Root
+}
+
+// Status says in docker's words how the container is, at now.
+func (s *State) Status(now time.Time) string {
+	switch {
+	case s.Running:
+		return "Up " + humanDuration(now.Sub(s.Created))
+	case s.Exited:
+		return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, humanDuration(now.Sub(s.FinishedAt)))
+	case s.Dead:
+		return "Dead"
+	}
+	return "Created"
+}
+
+// Ago is how long ago t was, in docker's words ("5 minutes ago").
+func Ago(now, t time.Time) string { return humanDuration(now.Sub(t)) + " ago" }
+
+// humanDuration is docker's way of saying how long: "Less than a second",
+// "3 seconds", "About a minute", "5 minutes", "About an hour"...
+func humanDuration(d time.Duration) string {
+	switch s := int(d.Seconds()); {
+	case s < 1:
+		return "Less than a second"
+	case s == 1:
+		return "1 second"
+	case s < 60:
+		return fmt.Sprintf("%d seconds", s)
+	case d.Minutes() < 2:
+		return "About a minute"
+	case d.Minutes() < 60:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	case d.Hours() < 2:
+		return "About an hour"
+	case d.Hours() < 48:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	case d.Hours() < 24*7*2:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d.Hours() < 24*30*2:
+		return fmt.Sprintf("%d weeks", int(d.Hours()/24/7))
+	case d.Hours() < 24*365*2:
+		return fmt.Sprintf("%d months", int(d.Hours()/24/30))
+	}
+	return fmt.Sprintf("%d years", int(d.Hours()/24/365))
+}
+
+// Ended records that the container's PID 1 ended with status, then lets
+// go of the state file without removing it: a detached container stays
+// until rm.
+func (w *Workspace) Ended(s *State, status int) error {
+	s.Exited, s.ExitCode, s.FinishedAt = true, status, time.Now()
+	err := w.writeState(s)
+	w.state.Close()
+	w.state = nil
+	return err
 }
 
 // Started records, in the container's state file, that its PID 1 is pid.
@@ -54,6 +118,11 @@ func (w *Workspace) writeState(s *State) error {
 	r.add("name", s.Name)
 	r.add("image", s.Image)
 	r.flag("layer", s.layer)
+	r.flag("detached", s.Detached)
+	if s.Exited {
+		r.add("exit-code", strconv.Itoa(s.ExitCode))
+		r.add("finished", s.FinishedAt.UTC().Format(time.RFC3339Nano))
+	}
 	for _, a := range s.Args {
 		r.add("arg", a)
 	}
@@ -72,6 +141,42 @@ func (w *Workspace) writeState(s *State) error {
 		return fmt.Errorf("container state: %w", err)
 	}
 	return nil
+}
+
+// Alive reports whether the container's PID 1 is still the process that
+// started (same PID, same start time).
+func (s *State) Alive() bool {
+	start, err := processStart(s.Pid)
+	return err == nil && start == s.PidStart
+}
+
+// Find returns the container of root called ref: by name, by full ID, or
+// by a prefix of its ID that no other container's shares.
+func Find(root, ref string) (*State, error) {
+	list, err := List(root)
+	if err != nil {
+		return nil, err
+	}
+	var matches []*State
+	for _, s := range list {
+		if s.Name == ref || s.ID == ref {
+			return s, nil
+		}
+		if ref != "" && strings.HasPrefix(s.ID, ref) {
+			matches = append(matches, s)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return nil, fmt.Errorf("no such container: %s", ref)
+	case 1:
+		return matches[0], nil
+	}
+	var ids []string
+	for _, m := range matches {
+		ids = append(ids, m.ID+" ("+m.Name+")")
+	}
+	return nil, fmt.Errorf("%q is ambiguous: it starts the IDs of %s", ref, strings.Join(ids, ", "))
 }
 
 // readState reads the state file at path, and says whether a live
@@ -97,6 +202,13 @@ func readState(path string) (s *State, held bool) {
 			s.Image = value
 		case "layer":
 			s.layer = value == "1"
+		case "detached":
+			s.Detached = value == "1"
+		case "exit-code":
+			s.Exited = true
+			s.ExitCode, err = strconv.Atoi(value)
+		case "finished":
+			s.FinishedAt, err = time.Parse(time.RFC3339Nano, value)
 		case "arg":
 			s.Args = append(s.Args, value)
 		case "created":
@@ -152,13 +264,11 @@ func List(root string) ([]*State, error) {
 			continue
 		}
 		s, held := readState(filepath.Join(RuntimeDir, e.Name()))
-		if !held || s == nil || s.Root != root {
-			continue // stale, being made, or another root's
+		if s == nil || s.Root != root || !held && !s.Detached {
+			continue // being made, another root's, or stale
 		}
-		if s.Pid > 0 {
-			start, err := processStart(s.Pid)
-			s.Running = err == nil && start == s.PidStart
-		}
+		s.Running = held && s.Pid > 0 && !s.Exited && s.Alive()
+		s.Dead = !held && !s.Exited
 		list = append(list, s)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Created.Before(list[j].Created) })

@@ -78,8 +78,12 @@ func NewID() (string, error) {
 // until mydocker dies, when the kernel drops it.
 func NewWorkspace(root string, s *State, layer bool) (w *Workspace, err error) {
 	w = &Workspace{ID: s.ID}
+	if layer || s.Detached {
+		// A detached container keeps its log there too.
+		w.Dir = filepath.Join(containersDir(root), s.ID)
+	}
 	if layer {
-		w.Dir, w.Image = filepath.Join(containersDir(root), s.ID), s.Image
+		w.Image = s.Image
 	}
 	unlock, err := lockContainers()
 	if err != nil {
@@ -115,7 +119,7 @@ func NewWorkspace(root string, s *State, layer bool) (w *Workspace, err error) {
 	if err := w.writeState(s); err != nil {
 		return nil, err
 	}
-	if !layer {
+	if w.Dir == "" {
 		return w, nil
 	}
 	if err := os.MkdirAll(containersDir(root), 0o700); err != nil {
@@ -123,6 +127,9 @@ func NewWorkspace(root string, s *State, layer bool) (w *Workspace, err error) {
 	}
 	if err := os.Mkdir(w.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create container layer: %w", err)
+	}
+	if !layer {
+		return w, nil
 	}
 	for _, sub := range []string{"upper", "work", "merged"} {
 		if err := os.Mkdir(w.Path(sub), 0o755); err != nil {
@@ -152,14 +159,15 @@ func scanContainers(root string) ([]*State, error) {
 		// State files are made and locked under the containers lock, so
 		// an unlocked one belongs to no live mydocker.
 		s, held := readState(path)
-		if held {
+		if held || s != nil && s.Detached {
+			// A detached container stays, exited, until rm.
 			if s != nil {
 				live = append(live, s)
 			}
 			alive[e.Name()] = true
 			continue
 		}
-		if s != nil && s.Root != "" && s.Image != "" {
+		if s != nil && s.layer {
 			removeStale(filepath.Join(containersDir(s.Root), e.Name()))
 		}
 		removeStale(path)
@@ -219,6 +227,31 @@ func (w *Workspace) Remove() error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("remove container directory: %w", err)
+	}
+	return nil
+}
+
+// LogPath is a detached container's log: its stdout and stderr, in order.
+func LogPath(root, id string) string { return filepath.Join(containersDir(root), id, "container.log") }
+
+// RemoveExited removes what is left of a container that no longer runs:
+// its layer directory and log, then its state file. It refuses a
+// container whose owner still holds it.
+func RemoveExited(root string, s *State) error {
+	unlock, err := lockContainers()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	path := filepath.Join(RuntimeDir, s.ID)
+	if _, held := readState(path); held {
+		return fmt.Errorf("container %s is still running", s.Name)
+	}
+	if err := os.RemoveAll(filepath.Join(containersDir(root), s.ID)); err != nil {
+		return fmt.Errorf("remove container %s: %w", s.Name, err)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("remove container %s: %w", s.Name, err)
 	}
 	return nil
 }

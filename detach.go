@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+
+	"github.com/mydocker/mydocker/container"
+	log "github.com/sirupsen/logrus"
+)
+
+// Who waits for a detached container? `run -d` starts a monitor, a second
+// mydocker of its own (as containerd's shim or conmon are), and returns
+// as soon as the monitor reports that the container's command runs. The
+// monitor is the container's owner: it runs the very same `run` (its
+// command line is run -d's, word for word), with the container's output
+// in its log, reaps it, records how it ended in its state file, and
+// releases its cgroup. The handshake:
+//
+//	run -d                                   monitor (same argv, MYDOCKER_MONITOR=ID NAME)
+//	fork, setsid, fd 3 = report pipe ──────▶ Run: workspace, cgroup, init...
+//	                                  ◀───── fd 3: a report, status 0 once the command runs,
+//	                                           or the start error (125/126/127)
+//	print the ID, exit 0                      wait for the container; record its end
+//
+// If the monitor is killed, the container dies with it (its death signal)
+// and ps shows it Dead.
+const monitorEnv = "MYDOCKER_MONITOR"
+
+// runDetached is run -d's side.
+func runDetached(opts runOptions) error {
+	reportR, reportW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("run -d: %w", err)
+	}
+	defer reportR.Close()
+	monitor := exec.Command("/proc/self/exe", os.Args[1:]...)
+	monitor.Args[0] = "mydocker"
+	monitor.Env = append(os.Environ(), monitorEnv+"="+opts.id+" "+opts.name)
+	monitor.ExtraFiles = []*os.File{reportW}
+	// A session of its own: no terminal, and the caller's Ctrl-C or hang-up
+	// never reach it. stdin, stdout and stderr are /dev/null.
+	monitor.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = monitor.Start()
+	reportW.Close()
+	if err != nil {
+		return fmt.Errorf("run -d: start the monitor: %w", err)
+	}
+	report, err := io.ReadAll(reportR)
+	if err != nil || len(report) == 0 {
+		monitor.Wait()
+		return fmt.Errorf("run -d: the monitor ended before the container started")
+	}
+	var se container.StartError
+	if err := se.Decode(report); err != nil {
+		return fmt.Errorf("run -d: %w", err)
+	}
+	if se.Status != 0 {
+		monitor.Wait() // it has cleaned up and is ending
+		return &se
+	}
+	monitor.Process.Release()
+	fmt.Println(opts.id)
+	return nil
+}
+
+// monitorFromEnv is, in a monitor, the ID and name run -d chose, and the
+// report pipe; it takes its variable out of the environment, so that a
+// container on the host's files does not inherit it.
+func monitorFromEnv(opts *runOptions) error {
+	value, ok := os.LookupEnv(monitorEnv)
+	if !ok {
+		return nil
+	}
+	os.Unsetenv(monitorEnv)
+	id, name, ok := strings.Cut(value, " ")
+	if !ok || !opts.detach {
+		return errors.New(monitorEnv + " is internal to run -d")
+	}
+	opts.id, opts.name = id, name
+	opts.monitorReport = &startReport{f: os.NewFile(3, "monitor-report")}
+	return nil
+}
+
+// startReport is the monitor's end of the report pipe to run -d.
+type startReport struct {
+	f    *os.File
+	sent bool
+}
+
+// send tells run -d, once, that the container's command runs (err nil),
+// or why it could not start.
+func (r *startReport) send(err error) {
+	if r.sent {
+		return
+	}
+	r.sent = true
+	se := &container.StartError{Status: 0}
+	if err != nil && !errors.As(err, &se) {
+		se = &container.StartError{Status: statusOf(err), Message: err.Error()}
+	}
+	r.f.Write(se.Encode())
+	r.f.Close()
+}
+
+// openLog makes the detached container's log, where its stdout and its
+// stderr go, and the monitor's own messages (the out-of-memory one, say).
+func openLog(opts *runOptions) error {
+	f, err := os.OpenFile(container.LogPath(storeRoot, opts.id), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("container log: %w", err)
+	}
+	opts.log = f
+	os.Stderr = f
+	log.SetOutput(f)
+	return nil
+}

@@ -1,0 +1,271 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// detached starts a detached container and returns its ID.
+func detached(t *testing.T, args ...string) string {
+	t.Helper()
+	needImage(t)
+	out := mustRun(t, append([]string{"run", "-d"}, args...)...)
+	id := strings.TrimSpace(out)
+	if !regexp.MustCompile(`^[0-9a-f]{12}$`).MatchString(id) {
+		t.Fatalf("run -d printed %q, want the container's ID", out)
+	}
+	t.Cleanup(func() { run(t, nil, "rm", "-f", id) })
+	return id
+}
+
+// psRow is ps -a's line for the container id ("" when not listed).
+func psRow(t *testing.T, id string) string {
+	t.Helper()
+	for _, l := range strings.Split(mustRun(t, "ps", "-a"), "\n") {
+		if strings.HasPrefix(l, id) {
+			return l
+		}
+	}
+	return ""
+}
+
+// waitStatus waits (boundedly) until ps -a shows the container with a
+// STATUS matching re.
+func waitStatus(t *testing.T, id, re string) string {
+	t.Helper()
+	var row string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if row = psRow(t, id); regexp.MustCompile(re).MatchString(row) {
+			return row
+		}
+	}
+	t.Fatalf("container %s never showed %q in ps -a; last: %q", id, re, row)
+	return ""
+}
+
+func TestRunDetachedLogsAndExit(t *testing.T) {
+	id := detached(t, "--name", "bird", "busybox", "sh", "-c", "echo out; echo err >&2; echo 'two  spaces'; exit 3")
+	row := waitStatus(t, id, `Exited \(3\) .* ago`)
+	if !strings.Contains(row, " bird") || !strings.Contains(row, `"sh -c echo out; echo err >&2; echo 'two  spaces'; exit 3"`) {
+		t.Errorf("ps -a row: %q", row)
+	}
+	if out := mustRun(t, "logs", "bird"); out != "out\nerr\ntwo  spaces\n" {
+		t.Errorf("logs: both streams, in order: %q", out)
+	}
+	if out := mustRun(t, "logs", "--tail", "1", id[:5]); out != "two  spaces\n" {
+		t.Errorf("logs --tail 1 by ID prefix: %q", out)
+	}
+	// An exited container keeps its name until rm.
+	expectFailure(t, run(t, nil, "run", "-d", "--name", "bird", "busybox", "true"), 125, "in use")
+	if out := mustRun(t, "rm", "bird"); out != "bird\n" {
+		t.Errorf("rm prints %q", out)
+	}
+	if psRow(t, id) != "" {
+		t.Error("rm'd container still listed")
+	}
+	checkNoWorkspaceLeft(t)
+}
+
+func TestRunDetachedStartErrorsLeaveNothing(t *testing.T) {
+	needImage(t)
+	expectFailure(t, run(t, nil, "run", "-d", "busybox", "no-such-command"), 127, "not found")
+	expectFailure(t, run(t, nil, "run", "-d", "busybox", "/etc"), 126, "is a directory")
+	expectFailure(t, run(t, nil, "run", "-d", "-t", "busybox", "sh"), 125, "-d")
+	expectFailure(t, run(t, nil, "run", "-d", "-m", "1k", "busybox", "sh"), 125, "minimum")
+	if out := mustRun(t, "ps", "-a", "-q"); out != "" {
+		t.Errorf("a failed run -d left a container: %q", out)
+	}
+	checkNoWorkspaceLeft(t)
+	checkNoCgroupLeft(t)
+}
+
+func TestStopKillRm(t *testing.T) {
+	// sleep as PID 1 ignores SIGTERM: stop must end with SIGKILL.
+	id := detached(t, "--name", "sleeper", "-m", "64m", "busybox", "sleep", "1000")
+	waitStatus(t, id, `Up `)
+	expectFailure(t, run(t, nil, "rm", "sleeper"), 1, "is running")
+	if out := mustRun(t, "stop", "-t", "1", "sleeper"); out != "sleeper\n" {
+		t.Errorf("stop prints %q", out)
+	}
+	waitStatus(t, id, `Exited \(137\)`)
+	mustRun(t, "stop", "sleeper") // stopping an exited container is no error
+	expectFailure(t, run(t, nil, "kill", "sleeper"), 1, "not running")
+
+	// A trap for TERM: kill -s TERM ends it with the trap's status.
+	id2 := detached(t, "busybox", "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done")
+	waitStatus(t, id2, `Up `)
+	mustRun(t, "kill", "-s", "TERM", id2)
+	waitStatus(t, id2, `Exited \(7\)`)
+
+	// rm -f of a running one; --rm removes at the end by itself.
+	id3 := detached(t, "busybox", "sleep", "1000")
+	waitStatus(t, id3, `Up `)
+	mustRun(t, "rm", "-f", id3)
+	id4 := detached(t, "--rm", "busybox", "true")
+	for deadline := time.Now().Add(10 * time.Second); psRow(t, id4) != ""; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("run -d --rm: the container is still listed after it ended")
+		}
+	}
+	mustRun(t, "rm", id, id2)
+	checkNoWorkspaceLeft(t)
+	checkNoCgroupLeft(t)
+}
+
+func TestContainerRefsBadInput(t *testing.T) {
+	needImage(t)
+	expectFailure(t, run(t, nil, "rm", "no-such-container"), 1, "no such container: no-such-container")
+	expectFailure(t, run(t, nil, "stop", "no-such-container"), 1, "no such container")
+	expectFailure(t, run(t, nil, "logs", "no-such-container"), 1, "no such container")
+	expectFailure(t, run(t, nil, "kill", "-s", "BOGUS", "x"), 125, "invalid signal")
+	expectFailure(t, run(t, nil, "rm"), 125, "needs a container")
+	expectFailure(t, run(t, nil, "logs", "--tail", "-3", "x"), 125, "--tail")
+	// Two containers whose IDs share a prefix: "" matches none, and a
+	// shared first digit is ambiguous when it is.
+	a := detached(t, "busybox", "true")
+	waitStatus(t, a, `Exited \(0\)`)
+	var b string
+	for i := 0; i < 40; i++ {
+		id := detached(t, "busybox", "true")
+		if id[0] == a[0] {
+			b = id
+			break
+		}
+	}
+	if b == "" {
+		t.Skip("no two IDs with the same first digit in 40 tries")
+	}
+	waitStatus(t, b, `Exited`)
+	r := run(t, nil, "rm", a[:1])
+	if r.status != 1 || !strings.Contains(r.stderr, "ambiguous") || !strings.Contains(r.stderr, a) || !strings.Contains(r.stderr, b) {
+		t.Errorf("an ambiguous prefix should be refused, naming both: %d %q", r.status, r.stderr)
+	}
+}
+
+func TestKilledMonitorLeavesADeadContainerThatRmCleans(t *testing.T) {
+	mark := markEnv(t)
+	id := detached(t, "-e", mark, "-m", "64m", "busybox", "sleep", "1000")
+	row := waitStatus(t, id, `Up `)
+	f := strings.Fields(row)
+	pid, _ := strconv.Atoi(f[len(f)-2])
+	// The monitor is the container's parent on the host.
+	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	monitor, _ := strconv.Atoi(strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))[1])
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", monitor)); !strings.HasPrefix(string(cmdline), "mydocker\x00") {
+		t.Fatalf("the container's parent %d is not its monitor: %q", monitor, cmdline)
+	}
+	syscall.Kill(monitor, syscall.SIGKILL)
+	expectNoSurvivors(t, mark) // the container dies with its monitor
+	waitStatus(t, id, `Dead`)
+	mustRun(t, "rm", id)
+	checkNoWorkspaceLeft(t)
+	checkNoCgroupLeft(t)
+}
+
+func TestTwentyDetachedAtOnce(t *testing.T) {
+	needImage(t)
+	var wg sync.WaitGroup
+	ids := make([]string, 20)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i] = strings.TrimSpace(mustRun(t, "run", "-d", "--name", fmt.Sprintf("many-%d", i), "busybox", "sleep", "1000"))
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(func() { run(t, nil, append([]string{"rm", "-f"}, ids...)...) })
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] || len(id) != 12 {
+			t.Errorf("IDs not distinct: %q", ids)
+		}
+		seen[id] = true
+	}
+	lines := psLines(t, 20)
+	names := map[string]bool{}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		names[f[len(f)-1]] = true
+	}
+	if len(names) != 20 {
+		t.Errorf("names not distinct in ps: %v", names)
+	}
+	mustRun(t, append([]string{"rm", "-f"}, ids...)...)
+	if out := mustRun(t, "ps", "-a", "-q"); out != "" {
+		t.Errorf("left after rm -f: %q", out)
+	}
+	checkNoWorkspaceLeft(t)
+	checkNoCgroupLeft(t)
+	entries, _ := os.ReadDir(filepath.Join(storeRoot, "containers"))
+	if len(entries) != 0 {
+		t.Errorf("container directories left: %d", len(entries))
+	}
+}
+
+func TestKilledRunDetachedAndMonitorsKeepPsTruthful(t *testing.T) {
+	needImage(t)
+	mark := markEnv(t)
+	// run -d, and sometimes its monitor too, SIGKILLed at random moments
+	// of the start.
+	for i := 0; i < 30; i++ {
+		cmd := exec.Command(mydocker, "run", "-d", "-e", mark, "-m", "64m", "busybox", "sleep", "30")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(i%15) * 2 * time.Millisecond)
+		if i%2 == 0 {
+			// Its monitor, if it has one yet: run -d's child.
+			for _, c := range childrenOf(cmd.Process.Pid) {
+				syscall.Kill(c, syscall.SIGKILL)
+			}
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+	}
+	time.Sleep(500 * time.Millisecond) // deaths by signal are asynchronous
+	// Every container ps calls Up is alive, and every live one is Up.
+	up := 0
+	for _, l := range strings.Split(mustRun(t, "ps", "-a"), "\n")[1:] {
+		if f := strings.Fields(l); len(f) > 0 && strings.Contains(l, " Up ") {
+			up++
+			pid, _ := strconv.Atoi(f[len(f)-2])
+			if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err != nil || !strings.Contains(string(env), mark) {
+				t.Errorf("ps says Up, but PID %d is not the container: %q", pid, l)
+			}
+		}
+	}
+	if n := len(processesWithEnv(mark)); n != up {
+		t.Errorf("%d container processes alive, %d containers Up in ps", n, up)
+	}
+	if ids := strings.Fields(mustRun(t, "ps", "-a", "-q")); len(ids) > 0 {
+		mustRun(t, append([]string{"rm", "-f"}, ids...)...)
+	}
+	expectNoSurvivors(t, mark)
+	mustRunInImage(t, "run", "-m", "64m", "busybox", "true") // cleans what was left
+	checkNoWorkspaceLeft(t)
+	checkNoCgroupLeft(t)
+}
+
+// childrenOf lists the children of pid, from every one of its threads.
+func childrenOf(pid int) []int {
+	var out []int
+	paths, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, p := range paths {
+		data, _ := os.ReadFile(p)
+		for _, f := range strings.Fields(string(data)) {
+			n, _ := strconv.Atoi(f)
+			out = append(out, n)
+		}
+	}
+	return out
+}
