@@ -54,6 +54,7 @@ func main() {
 		stopCommand,
 		killCommand,
 		rmCommand,
+		inspectCommand,
 		importCommand,
 		imagesCommand,
 		rmiCommand,

@@ -62,8 +62,7 @@ func Run(opts runOptions) (err error) {
 	// container's goes when it ends, on every path (those whose mydocker
 	// was killed go when the next one is made).
 	ownRoot := opts.image != "" || opts.rootfs != ""
-	state := &container.State{ID: opts.id, Root: storeRoot, Name: opts.name, Image: opts.image,
-		Args: opts.config.Args, Created: time.Now(), Detached: opts.detach}
+	state := newState(opts)
 	if opts.rootfs != "" {
 		state.Image = opts.rootfs
 	}
@@ -181,6 +180,7 @@ func Run(opts runOptions) (err error) {
 	status := exitStatus(waitStatus)
 	ended = status
 	if limits != nil && status == 137 && opts.resources.MemoryBytes > 0 && limits.WaitOOMKilled() > 0 {
+		state.OOMKilled = true
 		fmt.Fprintf(os.Stderr, "mydocker: killed: out of memory, limit %s\n", cgroups.HumanSize(opts.resources.MemoryBytes))
 	}
 	select {
@@ -337,4 +337,40 @@ func newLimits(opts runOptions) (*cgroups.Manager, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// newState is what ps and inspect will know of the container.
+func newState(opts runOptions) *container.State {
+	cfg := opts.config
+	s := &container.State{ID: opts.id, Root: storeRoot, Name: opts.name, Image: opts.image,
+		Args: cfg.Args, Created: time.Now(), Detached: opts.detach, Env: cfg.Env,
+		Hostname: cfg.Hostname, Workdir: cfg.Workdir, ReadOnly: cfg.ReadOnly,
+		Privileged: cfg.Privileged, Capabilities: cfg.Capabilities}
+	if opts.rootfs != "" {
+		s.Image = opts.rootfs
+	}
+	for _, v := range cfg.Volumes {
+		bind := v.Source + ":" + v.Target
+		if v.ReadOnly {
+			bind += ":ro"
+		}
+		s.Binds = append(s.Binds, bind)
+	}
+	res := opts.resources
+	for _, l := range []struct {
+		name  string
+		value string
+		set   bool
+	}{
+		{"Memory", fmt.Sprint(res.MemoryBytes), res.MemoryBytes != 0},
+		{"NanoCpus", fmt.Sprint(int64(res.CPUs * 1e9)), res.CPUs != 0},
+		{"CpuShares", fmt.Sprint(res.CPUShares), res.CPUShares != 0},
+		{"CpusetCpus", res.CPUSet, res.CPUSet != ""},
+		{"PidsLimit", fmt.Sprint(res.PidsLimit), res.PidsLimit != 0},
+	} {
+		if l.set {
+			s.Limits = append(s.Limits, l.name+"="+l.value)
+		}
+	}
+	return s
 }

@@ -19,20 +19,33 @@ import (
 // runs it) keeps it in /run/mydocker/ID as records (records.go), and holds
 // an flock on that file while the container lives.
 type State struct {
-	ID      string
-	Root    string // the --root it was started with
-	Name    string
-	Image   string // the image's name, the --rootfs directory, or "" (host files)
-	Args    []string
-	Created time.Time
-	Pid     int // the container's PID 1, on the host; 0 until it starts
+	ID        string
+	Root      string // the --root it was started with
+	Name      string
+	Image     string // the image's name, the --rootfs directory, or "" (host files)
+	Args      []string
+	Created   time.Time
+	Pid       int // the container's PID 1, on the host; 0 until it starts
+	StartedAt time.Time
 	// PidStart is when Pid started (field 22 of /proc/PID/stat, in clock
 	// ticks since boot). A PID alone can be handed to another process once
 	// the container is gone; the pair cannot.
 	PidStart uint64
+	// How it was run, for inspect: the command's environment, hostname
+	// and working directory, its volumes (HOST:CONTAINER[:ro]), docker's
+	// HostConfig limits ("Memory=67108864", ...) and its confinement.
+	Env          []string
+	Hostname     string
+	Workdir      string
+	Binds        []string
+	Limits       []string
+	ReadOnly     bool
+	Privileged   bool
+	Capabilities []string
 	// Detached (run -d): its owner is a monitor, and it stays, exited,
 	// until rm.
 	Detached   bool
+	OOMKilled  bool // the kernel's OOM killer ended it
 	Exited     bool // its monitor saw it end, with ExitCode at FinishedAt
 	ExitCode   int
 	FinishedAt time.Time
@@ -102,7 +115,7 @@ func (w *Workspace) Ended(s *State, status int) error {
 
 // Started records, in the container's state file, that its PID 1 is pid.
 func (w *Workspace) Started(s *State, pid int) error {
-	s.Pid = pid
+	s.Pid, s.StartedAt = pid, time.Now()
 	s.PidStart, _ = processStart(pid)
 	return w.writeState(s)
 }
@@ -126,8 +139,24 @@ func (w *Workspace) writeState(s *State) error {
 	for _, a := range s.Args {
 		r.add("arg", a)
 	}
+	for _, list := range []struct {
+		key    string
+		values []string
+	}{{"env", s.Env}, {"bind", s.Binds}, {"limit", s.Limits}, {"cap", s.Capabilities}} {
+		for _, v := range list.values {
+			r.add(list.key, v)
+		}
+	}
+	r.add("hostname", s.Hostname)
+	r.add("workdir", s.Workdir)
+	r.flag("read-only", s.ReadOnly)
+	r.flag("privileged", s.Privileged)
+	r.flag("oom-killed", s.OOMKilled)
 	r.add("created", s.Created.UTC().Format(time.RFC3339Nano)) // UTC: formatting in local time would read the time zone files, 0.5 ms
 	r.add("pid", strconv.Itoa(s.Pid))
+	if s.Pid > 0 {
+		r.add("started", s.StartedAt.UTC().Format(time.RFC3339Nano))
+	}
 	r.add("pid-start", strconv.FormatUint(s.PidStart, 10))
 	r.add("end", "")
 	if r.err != nil {
@@ -211,10 +240,30 @@ func readState(path string) (s *State, held bool) {
 			s.FinishedAt, err = time.Parse(time.RFC3339Nano, value)
 		case "arg":
 			s.Args = append(s.Args, value)
+		case "env":
+			s.Env = append(s.Env, value)
+		case "bind":
+			s.Binds = append(s.Binds, value)
+		case "limit":
+			s.Limits = append(s.Limits, value)
+		case "cap":
+			s.Capabilities = append(s.Capabilities, value)
+		case "hostname":
+			s.Hostname = value
+		case "workdir":
+			s.Workdir = value
+		case "read-only":
+			s.ReadOnly = value == "1"
+		case "privileged":
+			s.Privileged = value == "1"
+		case "oom-killed":
+			s.OOMKilled = value == "1"
 		case "created":
 			s.Created, err = time.Parse(time.RFC3339Nano, value)
 		case "pid":
 			s.Pid, err = strconv.Atoi(value)
+		case "started":
+			s.StartedAt, err = time.Parse(time.RFC3339Nano, value)
 		case "pid-start":
 			s.PidStart, err = strconv.ParseUint(value, 10, 64)
 		case "end":

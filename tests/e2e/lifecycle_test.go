@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -268,4 +269,52 @@ func childrenOf(pid int) []int {
 		}
 	}
 	return out
+}
+
+func TestInspect(t *testing.T) {
+	dir := t.TempDir()
+	id := detached(t, "--name", "insp", "-m", "64m", "--cpus", "0.5", "-e", "A=1 2", "--hostname", "h1",
+		"-v", dir+":/data:ro", "-w", "/tmp", "--cap-drop", "ALL", "busybox", "sh", "-c", "exit 4")
+	waitStatus(t, id, `Exited \(4\)`)
+	var got []struct {
+		Id, Name, Path string
+		Args           []string
+		State          struct {
+			Status   string
+			Running  bool
+			ExitCode int
+			Pid      int
+		}
+		Config struct {
+			Hostname, WorkingDir, Image string
+			Env, Cmd                    []string
+		}
+		HostConfig struct {
+			Memory, NanoCpus int64
+			Binds            []string
+			Capabilities     []string
+		}
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "inspect", "insp")), &got); err != nil || len(got) != 1 {
+		t.Fatalf("inspect is not a JSON array of one: %v", err)
+	}
+	c := got[0]
+	if c.Id != id || c.Name != "/insp" || c.Path != "sh" || strings.Join(c.Args, "|") != "-c|exit 4" {
+		t.Errorf("identity: %+v", c)
+	}
+	if c.State.Status != "exited" || c.State.Running || c.State.ExitCode != 4 || c.State.Pid != 0 {
+		t.Errorf("State: %+v", c.State)
+	}
+	if c.Config.Hostname != "h1" || c.Config.WorkingDir != "/tmp" || c.Config.Image != "busybox" ||
+		!strings.Contains(strings.Join(c.Config.Env, "\n"), "\nA=1 2") || strings.Join(c.Config.Cmd, "|") != "sh|-c|exit 4" {
+		t.Errorf("Config: %+v", c.Config)
+	}
+	if c.HostConfig.Memory != 64<<20 || c.HostConfig.NanoCpus != 5e8 || len(c.HostConfig.Binds) != 1 ||
+		c.HostConfig.Binds[0] != dir+":/data:ro" || len(c.HostConfig.Capabilities) != 0 {
+		t.Errorf("HostConfig: %+v", c.HostConfig)
+	}
+	r := run(t, nil, "inspect", "insp", "no-such")
+	if r.status != 1 || !strings.Contains(r.stderr, "no such container: no-such") || !strings.Contains(r.stdout, id) {
+		t.Errorf("inspect of one known and one unknown: %d %q", r.status, r.stderr)
+	}
 }

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mydocker/mydocker/container"
+	"github.com/urfave/cli"
+)
+
+var inspectCommand = cli.Command{
+	Name:         "inspect",
+	Usage:        "print containers as JSON, in docker's shape",
+	ArgsUsage:    "CONTAINER [CONTAINER...]",
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if len(ctx.Args()) == 0 {
+			return usageErrorf("inspect needs a container: mydocker inspect CONTAINER [CONTAINER...]")
+		}
+		var out []any
+		failed := false
+		for _, ref := range ctx.Args() {
+			s, err := container.Find(storeRoot, ref)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "mydocker: %v\n", err)
+				failed = true
+				continue
+			}
+			out = append(out, inspectJSON(s))
+		}
+		if len(out) > 0 {
+			data, _ := json.MarshalIndent(out, "", "    ")
+			fmt.Println(string(data))
+		}
+		if failed {
+			return exitWith(1)
+		}
+		return nil
+	},
+}
+
+// inspectJSON is docker inspect's shape, for the fields mydocker knows.
+func inspectJSON(s *container.State) map[string]any {
+	status := "created"
+	switch {
+	case s.Running:
+		status = "running"
+	case s.Exited:
+		status = "exited"
+	case s.Dead:
+		status = "dead"
+	}
+	zero := func(t time.Time) string {
+		if t.IsZero() {
+			return "0001-01-01T00:00:00Z"
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	host := map[string]any{
+		"Binds":          s.Binds,
+		"ReadonlyRootfs": s.ReadOnly,
+		"Privileged":     s.Privileged,
+		"Capabilities":   s.Capabilities,
+	}
+	for _, l := range s.Limits {
+		name, value, _ := strings.Cut(l, "=")
+		if n, err := strconv.ParseInt(value, 10, 64); err == nil {
+			host[name] = n
+		} else {
+			host[name] = value
+		}
+	}
+	path, args := "", []string{}
+	if len(s.Args) > 0 {
+		path, args = s.Args[0], s.Args[1:]
+	}
+	pid := 0
+	if s.Running {
+		pid = s.Pid
+	}
+	image := s.Image
+	if image == "" {
+		image = "(host files)"
+	}
+	j := map[string]any{
+		"Id":      s.ID,
+		"Name":    "/" + s.Name,
+		"Created": zero(s.Created),
+		"Path":    path,
+		"Args":    args,
+		"State": map[string]any{
+			"Status": status, "Running": s.Running, "Dead": s.Dead, "Pid": pid,
+			"ExitCode": s.ExitCode, "OOMKilled": s.OOMKilled,
+			"StartedAt": zero(s.StartedAt), "FinishedAt": zero(s.FinishedAt),
+		},
+		"Image": image,
+		"Config": map[string]any{
+			"Hostname": s.Hostname, "Env": s.Env, "Cmd": s.Args, "Image": image, "WorkingDir": s.Workdir,
+		},
+		"HostConfig": host,
+	}
+	if s.Detached {
+		j["LogPath"] = container.LogPath(storeRoot, s.ID)
+	}
+	return j
+}
