@@ -63,6 +63,16 @@ var rmCommand = cli.Command{
 	},
 }
 
+var startCommand = cli.Command{
+	Name:         "start",
+	Usage:        "run exited detached containers again, detached, on their own layer",
+	ArgsUsage:    "CONTAINER [CONTAINER...]",
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		return eachContainer(ctx, "start", startContainer)
+	},
+}
+
 var logsCommand = cli.Command{
 	Name:         "logs",
 	Usage:        "print a detached container's output (stdout and stderr, in order)",
@@ -158,6 +168,19 @@ func removeContainer(s *container.State, force bool) error {
 	// A monitor killed with SIGKILL could not release the cgroup.
 	cgroups.RemoveLeft(cgroups.Prefix + s.ID)
 	return nil
+}
+
+// startContainer runs an exited detached container again: a new monitor
+// with its run -d command line, its ID, name and layer. One that runs is
+// left alone, as docker does.
+func startContainer(s *container.State) error {
+	switch {
+	case s.Running:
+		return nil
+	case !s.Detached || len(s.Argv) == 0:
+		return fmt.Errorf("container %s was not started with run -d: there is nothing to start again", s.Name)
+	}
+	return startMonitor(s.Argv, s.ID, s.Name, true)
 }
 
 // parseSignal reads KILL, SIGKILL, kill or 9.

@@ -33,14 +33,30 @@ const monitorEnv = "MYDOCKER_MONITOR"
 
 // runDetached is run -d's side.
 func runDetached(opts runOptions) error {
+	if err := startMonitor(os.Args[1:], opts.id, opts.name, false); err != nil {
+		return err
+	}
+	fmt.Println(opts.id)
+	return nil
+}
+
+// startMonitor starts a monitor running `mydocker ARGV...` (a run -d
+// command line) for the container id called name, again (start) or for
+// the first time, and returns once the container's command runs, or
+// with why it could not start.
+func startMonitor(argv []string, id, name string, again bool) error {
 	reportR, reportW, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("run -d: %w", err)
+		return fmt.Errorf("start a monitor: %w", err)
 	}
 	defer reportR.Close()
-	monitor := exec.Command("/proc/self/exe", os.Args[1:]...)
+	monitor := exec.Command("/proc/self/exe", argv...)
 	monitor.Args[0] = "mydocker"
-	monitor.Env = append(os.Environ(), monitorEnv+"="+opts.id+" "+opts.name)
+	value := id + " " + name
+	if again {
+		value += " again"
+	}
+	monitor.Env = append(os.Environ(), monitorEnv+"="+value)
 	monitor.ExtraFiles = []*os.File{reportW}
 	// A session of its own: no terminal, and the caller's Ctrl-C or hang-up
 	// never reach it. stdin, stdout and stderr are /dev/null.
@@ -48,23 +64,22 @@ func runDetached(opts runOptions) error {
 	err = monitor.Start()
 	reportW.Close()
 	if err != nil {
-		return fmt.Errorf("run -d: start the monitor: %w", err)
+		return fmt.Errorf("start the monitor: %w", err)
 	}
 	report, err := io.ReadAll(reportR)
 	if err != nil || len(report) == 0 {
 		monitor.Wait()
-		return fmt.Errorf("run -d: the monitor ended before the container started")
+		return fmt.Errorf("the monitor ended before the container started")
 	}
 	var se container.StartError
 	if err := se.Decode(report); err != nil {
-		return fmt.Errorf("run -d: %w", err)
+		return err
 	}
 	if se.Status != 0 {
 		monitor.Wait() // it has cleaned up and is ending
 		return &se
 	}
 	monitor.Process.Release()
-	fmt.Println(opts.id)
 	return nil
 }
 
@@ -77,11 +92,12 @@ func monitorFromEnv(opts *runOptions) error {
 		return nil
 	}
 	os.Unsetenv(monitorEnv)
-	id, name, ok := strings.Cut(value, " ")
-	if !ok || !opts.detach {
+	f := strings.Fields(value)
+	if len(f) < 2 || !opts.detach {
 		return errors.New(monitorEnv + " is internal to run -d")
 	}
-	opts.id, opts.name = id, name
+	opts.id, opts.name = f[0], f[1]
+	opts.again = len(f) == 3 && f[2] == "again"
 	opts.monitorReport = &startReport{f: os.NewFile(3, "monitor-report")}
 	return nil
 }

@@ -51,6 +51,7 @@ func main() {
 		runCommand,
 		psCommand,
 		logsCommand,
+		startCommand,
 		stopCommand,
 		killCommand,
 		rmCommand,

@@ -21,6 +21,7 @@ type runOptions struct {
 	tty         bool
 	name        string // the container's name (--name, or generated)
 	detach      bool   // -d: a monitor runs the container (detach.go)
+	again       bool   // start: the monitor runs an exited container again
 	autoRemove  bool   // --rm: a detached container goes when it ends
 	// monitorReport is set in the monitor of a detached container: where
 	// it tells run -d that the container started, or why not.
@@ -66,15 +67,18 @@ func Run(opts runOptions) (err error) {
 	if opts.rootfs != "" {
 		state.Image = opts.rootfs
 	}
-	ws, err := container.NewWorkspace(storeRoot, state, ownRoot)
+	ws, err := container.NewWorkspace(storeRoot, state, ownRoot, opts.again)
 	if err != nil {
 		return err
 	}
 	ended := -1 // the container's exit status, once it has run
 	defer func() {
-		// A detached container that ran stays, exited, until rm; all
-		// else goes.
-		if opts.detach && !opts.autoRemove && ended >= 0 {
+		// A detached container that ran stays, exited, until rm, and so
+		// does one that start could not run again; all else goes.
+		if opts.detach && !opts.autoRemove && (ended >= 0 || opts.again) {
+			if ended < 0 {
+				ended = statusOf(err)
+			}
 			if err := ws.Ended(state, ended); err != nil {
 				log.Warnf("%v", err)
 			}
@@ -346,6 +350,9 @@ func newState(opts runOptions) *container.State {
 		Args: cfg.Args, Created: time.Now(), Detached: opts.detach, Env: cfg.Env,
 		Hostname: cfg.Hostname, Workdir: cfg.Workdir, ReadOnly: cfg.ReadOnly,
 		Privileged: cfg.Privileged, Capabilities: cfg.Capabilities}
+	if opts.detach {
+		s.Argv = os.Args[1:] // for start: the monitor's command line is run -d's
+	}
 	if opts.rootfs != "" {
 		s.Image = opts.rootfs
 	}

@@ -35,6 +35,7 @@ type State struct {
 	// and working directory, its volumes (HOST:CONTAINER[:ro]), docker's
 	// HostConfig limits ("Memory=67108864", ...) and its confinement.
 	Env          []string
+	Argv         []string // a detached container's run -d command line, for start
 	Hostname     string
 	Workdir      string
 	Binds        []string
@@ -142,7 +143,7 @@ func (w *Workspace) writeState(s *State) error {
 	for _, list := range []struct {
 		key    string
 		values []string
-	}{{"env", s.Env}, {"bind", s.Binds}, {"limit", s.Limits}, {"cap", s.Capabilities}} {
+	}{{"env", s.Env}, {"bind", s.Binds}, {"limit", s.Limits}, {"cap", s.Capabilities}, {"argv", s.Argv}} {
 		for _, v := range list.values {
 			r.add(list.key, v)
 		}
@@ -242,6 +243,8 @@ func readState(path string) (s *State, held bool) {
 			s.Args = append(s.Args, value)
 		case "env":
 			s.Env = append(s.Env, value)
+		case "argv":
+			s.Argv = append(s.Argv, value)
 		case "bind":
 			s.Binds = append(s.Binds, value)
 		case "limit":

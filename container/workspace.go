@@ -75,8 +75,9 @@ func NewID() (string, error) {
 // removing what containers whose mydocker was killed left; s's name must
 // not be a live container's of the same root. With layer, it makes the
 // overlay's directories for s.Image too. The lock is held until Remove, or
-// until mydocker dies, when the kernel drops it.
-func NewWorkspace(root string, s *State, layer bool) (w *Workspace, err error) {
+// until mydocker dies, when the kernel drops it. again is start's: the
+// container s exists, exited, and runs again on its layer.
+func NewWorkspace(root string, s *State, layer, again bool) (w *Workspace, err error) {
 	w = &Workspace{ID: s.ID}
 	if layer || s.Detached {
 		// A detached container keeps its log there too.
@@ -94,8 +95,15 @@ func NewWorkspace(root string, s *State, layer bool) (w *Workspace, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if again {
+		old, err := takeOver(s.ID)
+		if err != nil {
+			return nil, err
+		}
+		s.Created = old.Created
+	}
 	for _, c := range live {
-		if c.Root == root && c.Name == s.Name {
+		if c.Root == root && c.Name == s.Name && c.ID != s.ID {
 			return nil, fmt.Errorf("container name %q is in use by container %s", s.Name, c.ID)
 		}
 	}
@@ -125,18 +133,40 @@ func NewWorkspace(root string, s *State, layer bool) (w *Workspace, err error) {
 	if err := os.MkdirAll(containersDir(root), 0o700); err != nil {
 		return nil, fmt.Errorf("create container directory: %w", err)
 	}
-	if err := os.Mkdir(w.Dir, 0o700); err != nil {
+	if err := os.Mkdir(w.Dir, 0o700); err != nil && !(again && os.IsExist(err)) {
 		return nil, fmt.Errorf("create container layer: %w", err)
 	}
 	if !layer {
 		return w, nil
 	}
+	if again {
+		// overlayfs leaves its work directory unusable for a new mount
+		// (a volatile one marks it): start it afresh. upper is the
+		// container's files, kept.
+		if err := os.RemoveAll(w.Path("work")); err != nil {
+			return nil, fmt.Errorf("container layer: %w", err)
+		}
+	}
 	for _, sub := range []string{"upper", "work", "merged"} {
-		if err := os.Mkdir(w.Path(sub), 0o755); err != nil {
+		if err := os.Mkdir(w.Path(sub), 0o755); err != nil && !(again && os.IsExist(err)) {
 			return nil, fmt.Errorf("create container layer: %w", err)
 		}
 	}
 	return w, nil
+}
+
+// takeOver removes the state file of the exited container id, which is
+// about to run again under a new one. The caller holds the containers lock.
+func takeOver(id string) (*State, error) {
+	path := filepath.Join(RuntimeDir, id)
+	s, held := readState(path)
+	if held || s == nil || !s.Detached {
+		return nil, fmt.Errorf("container %s cannot start: it is running or not a detached one", id)
+	}
+	if err := os.Remove(path); err != nil {
+		return nil, fmt.Errorf("container %s: %w", id, err)
+	}
+	return s, nil
 }
 
 // scanContainers returns the live containers (of every root) and removes

@@ -318,3 +318,27 @@ func TestInspect(t *testing.T) {
 		t.Errorf("inspect of one known and one unknown: %d %q", r.status, r.stderr)
 	}
 }
+
+func TestStartRunsAnExitedContainerAgainOnItsLayer(t *testing.T) {
+	id := detached(t, "--name", "again", "busybox", "sh", "-c", "echo x >> /runs; wc -l < /runs; exit 5")
+	waitStatus(t, id, `Exited \(5\)`)
+	for i := 2; i <= 3; i++ {
+		if out := mustRun(t, "start", "again"); out != "again\n" {
+			t.Fatalf("start prints %q", out)
+		}
+		waitStatus(t, id, `Exited \(5\)`)
+		lines := strings.Fields(mustRun(t, "logs", "again"))
+		if got := lines[len(lines)-1]; got != strconv.Itoa(i) {
+			t.Errorf("run %d: the container's own files were not kept (it counted %s runs): %q", i, got, lines)
+		}
+	}
+	// Starting one that runs is left alone; a foreground one never stays
+	// to be started.
+	id2 := detached(t, "busybox", "sleep", "1000")
+	waitStatus(t, id2, `Up `)
+	mustRun(t, "start", id2)
+	waitStatus(t, id2, `Up `)
+	expectFailure(t, run(t, nil, "start", "no-such"), 1, "no such container")
+	mustRun(t, "rm", "-f", id, id2)
+	checkNoWorkspaceLeft(t)
+}
