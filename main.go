@@ -56,6 +56,7 @@ func main() {
 		killCommand,
 		rmCommand,
 		inspectCommand,
+		commitCommand,
 		importCommand,
 		imagesCommand,
 		rmiCommand,

@@ -261,6 +261,9 @@ func (w *Workspace) Remove() error {
 	return nil
 }
 
+// LayerPath is a file or directory in the container id's layer directory.
+func LayerPath(root, id, name string) string { return filepath.Join(containersDir(root), id, name) }
+
 // LogPath is a detached container's log: its stdout and stderr, in order.
 func LogPath(root, id string) string { return filepath.Join(containersDir(root), id, "container.log") }
 

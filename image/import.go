@@ -44,12 +44,22 @@ func (s *Store) Import(tarball, name string, cfg Config) (err error) {
 		tarball = "standard input"
 	}
 
+	if err := s.unpackAs(name, f, cfg); err != nil {
+		return fmt.Errorf("import %s: %w", tarball, err)
+	}
+	return nil
+}
+
+// unpackAs makes the image name from the tarball r, all or nothing: it is
+// unpacked into a hidden directory that is renamed into place only when
+// every entry has been checked and written, and removed on any failure.
+func (s *Store) unpackAs(name string, r io.Reader, cfg Config) (err error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return fmt.Errorf("import: create image store: %w", err)
+		return fmt.Errorf("create image store: %w", err)
 	}
 	staging, err := os.MkdirTemp(s.dir, ".import-"+name+"-")
 	if err != nil {
-		return fmt.Errorf("import: %w", err)
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -58,18 +68,18 @@ func (s *Store) Import(tarball, name string, cfg Config) (err error) {
 	}()
 	rootfs := filepath.Join(staging, "rootfs")
 	if err := os.Mkdir(rootfs, 0o755); err != nil {
-		return fmt.Errorf("import: %w", err)
+		return err
 	}
-	size, err := unpack(f, rootfs)
+	size, err := unpack(r, rootfs)
 	if err != nil {
-		return fmt.Errorf("import %s: %w", tarball, err)
+		return err
 	}
 	if err := os.WriteFile(filepath.Join(staging, "size"), []byte(strconv.FormatInt(size, 10)+"\n"), 0o644); err != nil {
-		return fmt.Errorf("import: %w", err)
+		return err
 	}
 	if !cfg.Empty() {
 		if err := writeConfig(staging, cfg); err != nil {
-			return fmt.Errorf("import: %w", err)
+			return err
 		}
 	}
 	if err := os.Rename(staging, s.imageDir(name)); err != nil {
@@ -77,7 +87,7 @@ func (s *Store) Import(tarball, name string, cfg Config) (err error) {
 			// Another import of the same name finished first.
 			return fmt.Errorf("image %q already exists (remove it with 'mydocker rmi %s')", name, name)
 		}
-		return fmt.Errorf("import: %w", err)
+		return err
 	}
 	return nil
 }

@@ -342,3 +342,41 @@ func TestStartRunsAnExitedContainerAgainOnItsLayer(t *testing.T) {
 	mustRun(t, "rm", "-f", id, id2)
 	checkNoWorkspaceLeft(t)
 }
+
+func TestCommit(t *testing.T) {
+	// Added, changed, deleted (whiteouts), and a directory replaced whole
+	// (overlayfs makes it opaque: the image's /var/tmp must not come back).
+	id := detached(t, "--name", "to-commit", "busybox", "sh", "-c",
+		"echo new > /new; echo changed > /etc/motd; rm /etc/group; rm -rf /var; mkdir /var; echo only > /var/only")
+	waitStatus(t, id, `Exited \(0\)`)
+	if out := mustRun(t, "commit", "to-commit", "committed"); out != "committed\n" {
+		t.Errorf("commit prints %q", out)
+	}
+	t.Cleanup(func() { run(t, nil, "rmi", "committed") })
+	out := mustRun(t, "run", "--hostname", "fresh", "committed", "sh", "-c",
+		"cat /new /etc/motd; test -e /etc/group || echo no-group; ls -A /var; cat /etc/hostname; cat /bin/busybox >/dev/null && echo image-kept")
+	if out != "new\nchanged\nno-group\nonly\nfresh\nimage-kept\n" {
+		t.Errorf("the committed image's files:\n%s", out)
+	}
+	// A running container can be committed too; the name must be new.
+	id2 := detached(t, "busybox", "sh", "-c", "echo live > /live; sleep 1000")
+	waitStatus(t, id2, `Up `)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if r := run(t, nil, "commit", id2, "committed-live"); r.status == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("commit of a running container: %q", r.stderr)
+		}
+	}
+	t.Cleanup(func() { run(t, nil, "rmi", "committed-live") })
+	if out := mustRun(t, "run", "committed-live", "cat", "/live"); out != "live\n" {
+		t.Errorf("committed running container: %q", out)
+	}
+	expectFailure(t, run(t, nil, "commit", id, "committed"), 1, "already exists")
+	expectFailure(t, run(t, nil, "commit", id, "Bad/Name"), 1, "invalid image name")
+	expectFailure(t, run(t, nil, "commit", "no-such", "x"), 1, "no such container")
+	host := strings.TrimSpace(mustRun(t, "run", "-d", "/bin/true"))
+	t.Cleanup(func() { run(t, nil, "rm", "-f", host) })
+	expectFailure(t, run(t, nil, "commit", host, "x"), 1, "no layer of its own")
+	expectFailure(t, run(t, nil, "commit", id), 125, "needs a container and an image")
+}
