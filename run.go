@@ -137,49 +137,14 @@ func Run(opts runOptions) (err error) {
 		}
 	}
 
-	// Catch signals before the container exists, so none is lost between
-	// its start and the forwarding loop.
-	// No signal.Stop: mydocker exits right after Run, and Stop waits for
-	// the runtime's signal goroutine to settle (half a millisecond of
-	// every container's start-up, measured).
-	signals := make(chan os.Signal, 16)
-	signal.Notify(signals, append(forwardedSignals, syscall.SIGWINCH)...)
-
-	startErr := parent.Start()
-	if parent.Cmd.Process == nil {
-		return startErr // nothing was started, nothing to reap
-	}
-	if startErr == nil && console != nil {
-		startErr = console.Start()
-	}
-	if startErr != nil {
-		// The container never ran its command, or cannot be talked to:
-		// make sure it is gone before reporting.
-		_ = parent.Cmd.Process.Kill()
-	} else {
+	waitStatus, hungUp, err := supervise(parent, console, func() {
 		startFailed = false
 		if opts.monitorReport != nil {
 			opts.monitorReport.send(nil) // run -d may return now
 		}
-	}
-
-	hungUp := make(chan syscall.Signal, 1)
-	go relaySignals(signals, parent.Cmd.Process, console, hungUp)
-
-	// Always reap, even when start-up failed: mydocker never leaves a
-	// zombie or a running container behind.
-	waitStatus, waitErr := parent.Wait()
-	if console != nil {
-		console.WaitOutput()
-		// The user's terminal back to cooked mode before mydocker writes
-		// anything more, or the next line starts mid-line.
-		console.Close()
-	}
-	if startErr != nil {
-		return startErr // a *container.StartError carries 126, 127 or 125
-	}
-	if waitErr != nil {
-		return waitErr
+	})
+	if err != nil {
+		return err
 	}
 	status := exitStatus(waitStatus)
 	ended = status
@@ -187,16 +152,75 @@ func Run(opts runOptions) (err error) {
 		state.OOMKilled = true
 		fmt.Fprintf(os.Stderr, "mydocker: killed: out of memory, limit %s\n", cgroups.HumanSize(opts.resources.MemoryBytes))
 	}
-	select {
-	case sig := <-hungUp:
-		status = 128 + int(sig)
-	default:
+	if hungUp != 0 {
+		status = 128 + int(hungUp)
 	}
 	log.Infof("container exited with status %d", status)
 	if status != 0 {
 		return exitWith(status)
 	}
 	return nil
+}
+
+// process is what supervise runs: run's container (ParentProcess) or
+// exec's process in one (ExecProcess).
+type process interface {
+	Start() error
+	Wait() (syscall.WaitStatus, error)
+	Process() *os.Process
+}
+
+// supervise starts p, relays its terminal and mydocker's signals to it,
+// and reaps it, whatever happens: mydocker never leaves a zombie or a
+// running container behind. started runs once the command runs. It
+// returns how p ended and, with a terminal, the SIGTERM or SIGHUP that
+// ended mydocker's side; or why the command could not start (a
+// *container.StartError carries 126, 127 or 125).
+func supervise(p process, console *terminal.Console, started func()) (syscall.WaitStatus, syscall.Signal, error) {
+	// Catch signals before the process exists, so none is lost between
+	// its start and the forwarding loop.
+	// No signal.Stop: mydocker exits right after, and Stop waits for the
+	// runtime's signal goroutine to settle (half a millisecond of every
+	// container's start-up, measured).
+	signals := make(chan os.Signal, 16)
+	signal.Notify(signals, append(forwardedSignals, syscall.SIGWINCH)...)
+
+	startErr := p.Start()
+	if p.Process() == nil {
+		return 0, 0, startErr // nothing was started, nothing to reap
+	}
+	if startErr == nil && console != nil {
+		startErr = console.Start()
+	}
+	if startErr != nil {
+		// The command never ran, or cannot be talked to: make sure it is
+		// gone before reporting.
+		_ = p.Process().Kill()
+	} else {
+		started()
+	}
+	hungUp := make(chan syscall.Signal, 1)
+	go relaySignals(signals, p.Process(), console, hungUp)
+
+	waitStatus, waitErr := p.Wait()
+	if console != nil {
+		console.WaitOutput()
+		// The user's terminal back to cooked mode before mydocker writes
+		// anything more, or the next line starts mid-line.
+		console.Close()
+	}
+	if startErr != nil {
+		return 0, 0, startErr
+	}
+	if waitErr != nil {
+		return 0, 0, waitErr
+	}
+	select {
+	case sig := <-hungUp:
+		return waitStatus, sig, nil
+	default:
+		return waitStatus, 0, nil
+	}
 }
 
 // relaySignals hands mydocker's signals on to the container. With a

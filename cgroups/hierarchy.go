@@ -180,3 +180,35 @@ func eachMount(mountinfo string, fn func(pre, post []string)) {
 		}
 	}
 }
+
+// Of returns where the process pid is, among the cgroups mydocker made:
+// on cgroup v1 the tasks file of each, on v2 the one directory. exec uses
+// it to put a new process of a container where the container is.
+func Of(pid int) (tasks []string, unified string, err error) {
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, "", fmt.Errorf("cgroups: %w", err)
+	}
+	self, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return nil, "", fmt.Errorf("cgroups: %w", err)
+	}
+	h, err := parseHierarchy(string(mounts), string(self))
+	if err != nil {
+		return nil, "", err
+	}
+	if h.unified != "" {
+		if strings.HasPrefix(filepath.Base(h.self), Prefix) {
+			unified = h.self
+		}
+		return nil, unified, nil
+	}
+	seen := map[string]bool{}
+	for _, dir := range h.v1 {
+		if strings.HasPrefix(filepath.Base(dir), Prefix) && !seen[dir] {
+			seen[dir] = true
+			tasks = append(tasks, filepath.Join(dir, "tasks"))
+		}
+	}
+	return tasks, "", nil
+}

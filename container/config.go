@@ -56,6 +56,9 @@ type Config struct {
 	Seccomp string
 	// NoNewPrivileges: set-uid and file capabilities give nothing (--security-opt).
 	NoNewPrivileges bool
+	// Exec: run the command in the running container whose namespaces and
+	// cgroup init was born in (mydocker exec), with no set-up of its own.
+	Exec bool
 	// CgroupTasks are the tasks files init writes "0" into to join its
 	// cgroup (cgroup v1; on v2 it is born in it).
 	CgroupTasks []string
@@ -100,6 +103,7 @@ const (
 	keyPrivileged   = "privileged"
 	keyCgroupNS     = "cgroupns"
 	keyCgroupTask   = "cgroup-tasks"
+	keyExec         = "exec"
 	// The last record. run keeps its end of the pipe open after it, so
 	// that init can later tell a live parent (pipe open) from a dead one
 	// (pipe hung up): see dieWithParent.
@@ -144,6 +148,7 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	addFlag(keyNoNewPrivs, cfg.NoNewPrivileges)
 	addFlag(keyPrivileged, cfg.Privileged)
 	addFlag(keyCgroupNS, cfg.CgroupNS)
+	addFlag(keyExec, cfg.Exec)
 	for _, f := range cfg.CgroupTasks {
 		add(keyCgroupTask, f)
 	}
@@ -212,6 +217,8 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.Privileged = value == "1"
 		case keyCgroupNS:
 			cfg.CgroupNS = value == "1"
+		case keyExec:
+			cfg.Exec = value == "1"
 		case keyCgroupTask:
 			cfg.CgroupTasks = append(cfg.CgroupTasks, value)
 		case keyEnd:

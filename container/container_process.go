@@ -233,6 +233,9 @@ func (p *ParentProcess) closeParentEnds() {
 	}
 }
 
+// Process is the container's init, once started.
+func (p *ParentProcess) Process() *os.Process { return p.Cmd.Process }
+
 // Wait reaps the container's PID 1 and returns how it ended.
 func (p *ParentProcess) Wait() (syscall.WaitStatus, error) {
 	err := p.Cmd.Wait()

@@ -34,12 +34,10 @@ func RunContainerInitProcess() error {
 	return se
 }
 
-// checkStartedByRun makes sure this process is PID 1 of a fresh PID
-// namespace and holds both pipes from the parent.
+// checkStartedByRun makes sure this process holds both pipes from its
+// parent (and, but for exec, is PID 1 of a fresh PID namespace: see
+// initContainer).
 func checkStartedByRun() error {
-	if os.Getpid() != 1 {
-		return ErrNotInContainer
-	}
 	for _, fd := range []int{configFd, statusFd} {
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
@@ -72,6 +70,28 @@ func initContainer(status *os.File) *StartError {
 	}
 	log.Infof("command %q", cfg.Args)
 
+	if cfg.Exec {
+		// exec: the container exists, and this process was born in its
+		// namespaces and cgroup (exec.go); only the steps from the working
+		// directory on are its.
+		if os.Getpid() == 1 {
+			return startErrorf(StatusRuntimeError, "exec: init is PID 1: not in a running container")
+		}
+		// Nobody of the container may look into this process (its
+		// /proc/PID/exe is mydocker, on the host) until the exec.
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			return startErrorf(StatusRuntimeError, "exec: %v", err)
+		}
+		if cfg.ConsoleSocket {
+			if err := setUpConsole("/dev/pts"); err != nil {
+				return startErrorf(StatusRuntimeError, "%v", err)
+			}
+		}
+		return startCommand(cfg, configPipe, status)
+	}
+	if os.Getpid() != 1 {
+		return startErrorf(StatusRuntimeError, "%v", ErrNotInContainer)
+	}
 	if err := setUpMounts(cfg); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
@@ -88,6 +108,13 @@ func initContainer(status *os.File) *StartError {
 			return startErrorf(StatusRuntimeError, "set hostname %q: %v", cfg.Hostname, err)
 		}
 	}
+	return startCommand(cfg, configPipe, status)
+}
+
+// startCommand is the last steps, those of run and exec alike: the
+// working directory, the command looked up, the death signal, descriptors,
+// confinement, exec.
+func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 	if cfg.Workdir != "" {
 		if err := os.Chdir(cfg.Workdir); err != nil {
 			return startErrorf(StatusRuntimeError, "working directory %q: %v", cfg.Workdir, errors.Unwrap(err))
@@ -114,7 +141,7 @@ func initContainer(status *os.File) *StartError {
 	}
 	// exec, not fork: the user's command replaces init and becomes PID 1,
 	// as in the book's `ps -ef` transcript.
-	err = unix.Exec(path, cfg.Args, cfg.Env)
+	err := unix.Exec(path, cfg.Args, cfg.Env)
 	return execError(cfg.Args[0], err)
 }
 
