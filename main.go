@@ -50,6 +50,7 @@ func main() {
 		initCommand,
 		runCommand,
 		psCommand,
+		execCommand,
 		logsCommand,
 		startCommand,
 		stopCommand,

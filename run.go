@@ -373,7 +373,8 @@ func newState(opts runOptions) *container.State {
 	s := &container.State{ID: opts.id, Root: storeRoot, Name: opts.name, Image: opts.image,
 		Args: cfg.Args, Created: time.Now(), Detached: opts.detach, Env: cfg.Env,
 		Hostname: cfg.Hostname, Workdir: cfg.Workdir, ReadOnly: cfg.ReadOnly,
-		Privileged: cfg.Privileged, Capabilities: cfg.Capabilities}
+		Privileged: cfg.Privileged, Capabilities: cfg.Capabilities,
+		LimitCapabilities: cfg.LimitCapabilities, Seccomp: cfg.Seccomp, NoNewPrivileges: cfg.NoNewPrivileges}
 	if opts.detach {
 		s.Argv = os.Args[1:] // for start: the monitor's command line is run -d's
 	}

@@ -43,6 +43,10 @@ type State struct {
 	ReadOnly     bool
 	Privileged   bool
 	Capabilities []string
+	// What exec confines a new process with, as the container's PID 1 was.
+	LimitCapabilities bool
+	Seccomp           string // the encoded filter program
+	NoNewPrivileges   bool
 	// Detached (run -d): its owner is a monitor, and it stays, exited,
 	// until rm.
 	Detached   bool
@@ -153,6 +157,11 @@ func (w *Workspace) writeState(s *State) error {
 	r.flag("read-only", s.ReadOnly)
 	r.flag("privileged", s.Privileged)
 	r.flag("oom-killed", s.OOMKilled)
+	r.flag("limit-capabilities", s.LimitCapabilities)
+	r.flag("no-new-privileges", s.NoNewPrivileges)
+	if s.Seccomp != "" {
+		r.add("seccomp", s.Seccomp)
+	}
 	r.add("created", s.Created.UTC().Format(time.RFC3339Nano)) // UTC: formatting in local time would read the time zone files, 0.5 ms
 	r.add("pid", strconv.Itoa(s.Pid))
 	if s.Pid > 0 {
@@ -261,6 +270,12 @@ func readState(path string) (s *State, held bool) {
 			s.Privileged = value == "1"
 		case "oom-killed":
 			s.OOMKilled = value == "1"
+		case "limit-capabilities":
+			s.LimitCapabilities = value == "1"
+		case "no-new-privileges":
+			s.NoNewPrivileges = value == "1"
+		case "seccomp":
+			s.Seccomp = value
 		case "created":
 			s.Created, err = time.Parse(time.RFC3339Nano, value)
 		case "pid":

@@ -380,3 +380,55 @@ func TestCommit(t *testing.T) {
 	expectFailure(t, run(t, nil, "commit", host, "x"), 1, "no layer of its own")
 	expectFailure(t, run(t, nil, "commit", id), 125, "needs a container and an image")
 }
+
+func TestExec(t *testing.T) {
+	id := detached(t, "--name", "exec-me", "-m", "64m", "--hostname", "inside", "-e", "FROM_RUN=1",
+		"busybox", "sh", "-c", "echo made > /tmp/made; exec sleep 1000")
+	waitStatus(t, id, `Up `)
+	// The container's PID namespace, files, hostname and cgroup.
+	out := mustRun(t, "exec", "exec-me", "sh", "-c", "ps -o pid,args; cat /tmp/made; hostname; grep memory /proc/self/cgroup; echo $FROM_RUN")
+	for _, want := range []string{"    1 sleep 1000\n", "made\n", "inside\n", ":memory:/\n", "\n1\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("exec output lacks %q:\n%s", want, out)
+		}
+	}
+	// Its confinement: docker's capabilities and seccomp filter.
+	st := mustRun(t, "exec", "exec-me", "cat", "/proc/self/status")
+	if !strings.Contains(st, "CapEff:\t00000000a80425fb") || !strings.Contains(st, "Seccomp:\t2") {
+		t.Errorf("exec'd process not confined as the container:\n%s", st)
+	}
+	// argv exactly, -e, -w, -i and the exit statuses.
+	if out := mustRun(t, "exec", "-e", "FROM_RUN=2", "-w", "/etc", "exec-me", "sh", "-c", `printf "[%s]" "$@"; echo " $FROM_RUN $(pwd)"`, "x", "two  spaces", ""); out != "[two  spaces][] 2 /etc\n" {
+		t.Errorf("exec argv, -e, -w: %q", out)
+	}
+	if r := run(t, strings.NewReader("piped\n"), "exec", "-i", "exec-me", "cat"); r.stdout != "piped\n" {
+		t.Errorf("exec -i: %q", r.stdout)
+	}
+	if r := run(t, nil, "exec", "exec-me", "sh", "-c", "exit 7"); r.status != 7 {
+		t.Errorf("exec's status %d, want 7", r.status)
+	}
+	expectFailure(t, run(t, nil, "exec", "exec-me", "no-such-command"), 127, "not found")
+	expectFailure(t, run(t, nil, "exec", "exec-me", "/etc"), 126, "is a directory")
+	expectFailure(t, run(t, nil, "exec", "no-such", "true"), 1, "no such container")
+	expectFailure(t, run(t, nil, "exec", "exec-me"), 125, "needs a container and a command")
+	mustRun(t, "stop", "-t", "0", "exec-me")
+	expectFailure(t, run(t, nil, "exec", "exec-me", "true"), 1, "not running")
+}
+
+func TestExecWithTerminalAndOnHostFiles(t *testing.T) {
+	id := detached(t, "busybox", "sleep", "1000")
+	waitStatus(t, id, `Up `)
+	s := startSession(t, 24, 80, "exec", "-ti", id, "sh")
+	s.expect("# ")
+	s.send("tty; exit 3\n")
+	s.expect("/dev/pts/")
+	if status := s.wait(); status != 3 {
+		t.Errorf("exec -ti: status %d, want 3", status)
+	}
+	// A container on the host's files: its PID namespace all the same.
+	host := detached(t, "/bin/sleep", "1000")
+	waitStatus(t, host, `Up `)
+	if out := mustRun(t, "exec", host, "/bin/sh", "-c", "echo $$"); out == "" || len(out) > 4 {
+		t.Errorf("exec on the host's files: PID %q, want a small one of the container's namespace", out)
+	}
+}
