@@ -8,7 +8,9 @@
 #   2. image: `mydocker run busybox /bin/true` (overlay, pivot_root, /dev)
 #      vs crun and runc on an OCI bundle of the same busybox rootfs;
 #   3. N containers started at once (N = 1, 10, 50, 100), wall time;
-#   4. peak RSS (GNU time's %M: the largest of the process and its children).
+#   4. lifecycle: exec into a running container (next to nsenter -a), and
+#      run -d + rm -f (next to a foreground run);
+#   5. peak RSS (GNU time's %M: the largest of the process and its children).
 #
 # Environment: RUNS (default 200), OUT (default .bench/).
 set -euo pipefail
@@ -44,14 +46,14 @@ ns_unshare="unshare -fpmuin --mount-proc /bin/true"
 ns_bwrap="bwrap --unshare-pid --unshare-uts --unshare-ipc --unshare-net --dev-bind / / --proc /proc /bin/true"
 hf() { hyperfine -N --warmup 20 --style none "$@" >/dev/null; }
 
-echo "bench: 1/4 host filesystem ($runs runs each)" >&2
+echo "bench: 1/5 host filesystem ($runs runs each)" >&2
 hf --runs "$runs" --export-json "$out/host.json" \
   -n "mydocker run /bin/true" "$md run /bin/true" \
   -n "unshare -fpmuin --mount-proc" "$ns_unshare" \
   -n "bwrap (same namespaces)" "$ns_bwrap" \
   -n "bare Go re-exec (yardstick)" "$bare"
 
-echo "bench: 2/4 image mode ($runs runs each)" >&2
+echo "bench: 2/5 image mode ($runs runs each)" >&2
 # crun refuses this host's hybrid cgroup layout (v1 plus an empty cgroup2 at
 # /sys/fs/cgroup/unified): all three run in a mount namespace of their own
 # where that mount is gone, so they see the same host.
@@ -62,7 +64,7 @@ unshare -m --propagation private sh -c '
     -n "crun run (same rootfs)" "crun run -b $1/bundle bench-crun" \
     -n "runc run (same rootfs)" "runc run -b $1/bundle bench-runc"' "$runs" "$out" "$md" >/dev/null
 
-echo "bench: 3/4 N at once" >&2
+echo "bench: 3/5 N at once" >&2
 for n in 1 10 50 100; do
   r=$(( n >= 50 ? 20 : 50 ))
   many() { echo "sh -c 'for i in \$(seq $n); do $1 & done; wait'"; }
@@ -73,7 +75,20 @@ for n in 1 10 50 100; do
     -n "bare Go re-exec x$n" "$(many "$bare")" >/dev/null
 done
 
-echo "bench: 4/4 peak RSS" >&2
+echo "bench: 4/5 lifecycle: run -d + rm -f, exec" >&2
+# exec into one running container, next to nsenter(1) entering the same
+# namespaces (no cgroup, no confinement: the floor), and the foreground
+# run for scale.
+cid=$("$md" --root "$root" run -d busybox sleep 100000)
+cpid=$("$md" --root "$root" ps | awk -v id="$cid" '$1 == id {print $(NF-1)}')
+hf --runs "$runs" --export-json "$out/lifecycle.json" \
+  -n "mydocker exec CONTAINER /bin/true" "$md --root $root exec $cid /bin/true" \
+  -n "nsenter -t PID -a /bin/true" "nsenter -t $cpid -a /bin/true" \
+  -n "mydocker run -d busybox true + rm -f" "sh -c 'exec $md --root $root rm -f \$($md --root $root run -d busybox true)'" \
+  -n "mydocker run busybox true (foreground)" "$md --root $root run busybox true"
+"$md" --root "$root" rm -f "$cid" >/dev/null
+
+echo "bench: 5/5 peak RSS" >&2
 rss() { # median of 21 runs of GNU time's %M, in KiB
   for _ in $(seq 21); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
 }
@@ -105,9 +120,10 @@ print("| command | median ms | min ms | max ms | ratio | peak RSS |")
 print("|---|---|---|---|---|---|")
 rows(f"{out}/host.json", "unshare")
 rows(f"{out}/image.json", "crun")
+rows(f"{out}/lifecycle.json", "nsenter")
 for n in (1, 10, 50, 100):
     rows(f"{out}/many-{n}.json", "unshare")
 print()
-print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows).")
+print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows), to nsenter (lifecycle rows).")
 PY
 echo "bench: results in $out (table.md, *.json)" >&2
