@@ -115,6 +115,10 @@ func (w *Workspace) Ended(s *State, status int) error {
 	err := w.writeState(s)
 	w.state.Close()
 	w.state = nil
+	if w.name != nil {
+		w.name.Close() // the name stays taken until rm
+		w.name = nil
+	}
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -29,10 +30,111 @@ import (
 // killed mydocker is these directories; the lock, which the kernel drops
 // when its holder dies, tells a live container from a stale one.
 type Workspace struct {
-	ID    string
-	Dir   string   // ROOT/containers/ID, "" without a layer
-	Image string   // the image's name, "" for --rootfs or the host's files
-	state *os.File // /run/mydocker/ID, open and locked
+	ID       string
+	Dir      string   // ROOT/containers/ID, "" without a layer
+	Image    string   // the image's name, "" for --rootfs or the host's files
+	state    *os.File // /run/mydocker/ID, open and locked
+	name     *os.File // its name file, open and locked (reserveName)
+	namePath string
+}
+
+// publish makes the file path: made under a temporary name (".new-..."
+// beside it), locked, filled by write, then put in place by place
+// (os.Rename, or os.Link where path must not exist yet). So a file at path
+// is always whole, and locked for as long as its maker lives; a killed
+// maker leaves only a ".new-" file, which scanContainers removes.
+func publish(path string, write func(*os.File) error, place func(old, new string) error) (*os.File, error) {
+	tmp := filepath.Join(filepath.Dir(path), ".new-"+filepath.Base(path))
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp)
+	if err = unix.Flock(int(f.Fd()), unix.LOCK_EX); err == nil {
+		if err = write(f); err == nil {
+			err = place(tmp, path)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// nameFile is where a container's name is reserved: a file of its own per
+// root and name, made with O_EXCL, so that no lock or scan of every
+// container is needed to keep names unique.
+func nameFile(root, name string) string {
+	h := fnv.New64a()
+	h.Write([]byte(root))
+	return filepath.Join(RuntimeDir, ".names", fmt.Sprintf("%016x-%s", h.Sum64(), name))
+}
+
+// reserveName takes the name for the container id: its name file, locked,
+// holding the ID. A name file whose owner is gone (its lock free) names a
+// container that is gone too, unless it is a detached one kept until rm;
+// such a stale one is replaced, under the containers lock (which the
+// caller may hold already: locked).
+func reserveName(root, name, id string, locked bool) (*os.File, error) {
+	path := nameFile(root, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("reserve container name: %w", err)
+	}
+	create := func() (*os.File, error) {
+		// Written and locked under a name of its own, then linked into
+		// place, which fails if the name is taken: a name file is never
+		// seen unlocked or half-written while its owner lives.
+		f, err := publish(path, func(f *os.File) error {
+			_, err := f.WriteString(id)
+			return err
+		}, os.Link)
+		if err != nil && !os.IsExist(err) {
+			return nil, fmt.Errorf("reserve container name: %w", err)
+		}
+		return f, err
+	}
+	f, err := create()
+	if !os.IsExist(err) {
+		return f, err
+	}
+	if !locked {
+		unlock, err := lockContainers()
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	owner, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return create() // removed meanwhile
+	}
+	if unix.Flock(int(owner.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		owner.Close()
+		return nil, fmt.Errorf("container name %q is in use", name)
+	}
+	data, _ := os.ReadFile(path)
+	other := string(data)
+	if other == id {
+		return owner, nil // start: the container takes its own name again
+	}
+	statePath := filepath.Join(RuntimeDir, other)
+	s, held := readState(statePath)
+	if other == "" || s != nil && (s.Detached || held) {
+		owner.Close()
+		return nil, fmt.Errorf("container name %q is in use by container %s", name, other)
+	}
+	// The name's container is gone (its mydocker was killed): what it
+	// left goes with its name.
+	if s != nil {
+		if s.layer {
+			removeStale(filepath.Join(containersDir(s.Root), s.ID))
+		}
+		removeStale(statePath)
+	}
+	owner.Close()
+	os.Remove(path)
+	return create()
 }
 
 func containersDir(root string) string { return filepath.Join(root, "containers") }
@@ -86,14 +188,21 @@ func NewWorkspace(root string, s *State, layer, again bool) (w *Workspace, err e
 	if layer {
 		w.Image = s.Image
 	}
-	unlock, err := lockContainers()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	live, err := scanContainers(root)
-	if err != nil {
-		return nil, err
+	if w.Dir != "" {
+		// A container with a directory on disk: under the containers
+		// lock, first remove what killed ones left there. A foreground
+		// one on the host's files has nothing on disk, and goes without
+		// the lock (fifty started at once would queue on it).
+		unlock, err := lockContainers()
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		if _, err := scanContainers(root); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(RuntimeDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create container state: %w", err)
 	}
 	if again {
 		old, err := takeOver(s.ID)
@@ -102,30 +211,23 @@ func NewWorkspace(root string, s *State, layer, again bool) (w *Workspace, err e
 		}
 		s.Created = old.Created
 	}
-	for _, c := range live {
-		if c.Root == root && c.Name == s.Name && c.ID != s.ID {
-			return nil, fmt.Errorf("container name %q is in use by container %s", s.Name, c.ID)
-		}
+	w.namePath = nameFile(root, s.Name)
+	if w.name, err = reserveName(root, s.Name, s.ID, w.Dir != ""); err != nil {
+		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(RuntimeDir, s.ID), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("create container state: %w", err)
-	}
-	w.state = f
 	defer func() {
 		if err != nil {
 			w.Remove()
 		}
 	}()
-	// Blocking: a ps may hold a shared lock on the new file for an instant.
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		return nil, fmt.Errorf("lock container state: %w", err)
-	}
 	// From the start the file says what a live container holds: its
-	// --root, its image (for rmi's "in use") and its name (unique among
-	// the live ones of its root).
-	if err := w.writeState(s); err != nil {
-		return nil, err
+	// --root, its image (for rmi's "in use") and its name.
+	w.state, err = publish(filepath.Join(RuntimeDir, s.ID), func(f *os.File) error {
+		w.state = f
+		return w.writeState(s)
+	}, os.Link)
+	if err != nil {
+		return nil, fmt.Errorf("create container state: %w", err)
 	}
 	if w.Dir == "" {
 		return w, nil
@@ -186,8 +288,8 @@ func scanContainers(root string) ([]*State, error) {
 			continue
 		}
 		path := filepath.Join(RuntimeDir, e.Name())
-		// State files are made and locked under the containers lock, so
-		// an unlocked one belongs to no live mydocker.
+		// A state file is whole and locked from the moment it is there
+		// (publish): unlocked, it belongs to no live mydocker.
 		s, held := readState(path)
 		if held || s != nil && s.Detached {
 			// A detached container stays, exited, until rm.
@@ -202,6 +304,25 @@ func scanContainers(root string) ([]*State, error) {
 		}
 		removeStale(path)
 	}
+	// What a maker killed in the middle of publish left, and names whose
+	// owner is gone and whose container is gone or not a kept one.
+	for _, dir := range []string{RuntimeDir, filepath.Join(RuntimeDir, ".names")} {
+		files, _ := os.ReadDir(dir)
+		for _, e := range files {
+			path := filepath.Join(dir, e.Name())
+			if !e.Type().IsRegular() || e.Name() == ".lock" || lockHeldOn(path) {
+				continue
+			}
+			if strings.HasPrefix(e.Name(), ".new-") {
+				removeStale(path)
+			} else if dir != RuntimeDir {
+				id, _ := os.ReadFile(path)
+				if s, _ := readState(filepath.Join(RuntimeDir, string(id))); s == nil || !s.Detached {
+					removeStale(path)
+				}
+			}
+		}
+	}
 	layers, _ := os.ReadDir(containersDir(root))
 	for _, e := range layers {
 		if e.IsDir() && !alive[e.Name()] {
@@ -209,6 +330,16 @@ func scanContainers(root string) ([]*State, error) {
 		}
 	}
 	return live, nil
+}
+
+// lockHeldOn reports whether a live process holds an flock on path.
+func lockHeldOn(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true // gone meanwhile: not ours to remove
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil
 }
 
 func removeStale(dir string) {
@@ -251,8 +382,13 @@ func (w *Workspace) Remove() error {
 	}
 	// The state file last: while it is there, locked, nobody takes the
 	// layer for a stale one.
+	// (By path: an os.File made by publish has its temporary name.)
+	if w.name != nil {
+		errs = append(errs, os.Remove(w.namePath))
+		w.name.Close()
+	}
 	if w.state != nil {
-		errs = append(errs, os.Remove(w.state.Name()))
+		errs = append(errs, os.Remove(filepath.Join(RuntimeDir, w.ID)))
 		w.state.Close()
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -282,6 +418,9 @@ func RemoveExited(root string, s *State) error {
 	}
 	if err := os.RemoveAll(filepath.Join(containersDir(root), s.ID)); err != nil {
 		return fmt.Errorf("remove container %s: %w", s.Name, err)
+	}
+	if data, _ := os.ReadFile(nameFile(root, s.Name)); string(data) == s.ID {
+		os.Remove(nameFile(root, s.Name))
 	}
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("remove container %s: %w", s.Name, err)

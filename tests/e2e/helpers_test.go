@@ -108,6 +108,7 @@ func TestMain(m *testing.M) {
 	if !runtimeDirWasThere {
 		// Made by the tests' containers: leave the host as it was.
 		os.Remove(filepath.Join(container.RuntimeDir, ".lock"))
+		os.Remove(filepath.Join(container.RuntimeDir, ".names"))
 		os.Remove(container.RuntimeDir) // only if empty
 	}
 	os.Exit(code)

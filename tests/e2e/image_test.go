@@ -37,10 +37,10 @@ func checkNoWorkspaceLeft(t *testing.T) {
 
 func checkNoContainerDirs(t *testing.T, root string) {
 	t.Helper()
-	for _, dir := range []string{filepath.Join(root, "containers"), container.RuntimeDir} {
+	for _, dir := range []string{filepath.Join(root, "containers"), container.RuntimeDir, filepath.Join(container.RuntimeDir, ".names")} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			if e.Name() != ".lock" {
+			if e.Name() != ".lock" && e.Name() != ".names" {
 				t.Errorf("container directory left behind: %s", filepath.Join(dir, e.Name()))
 			}
 		}
