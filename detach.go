@@ -8,8 +8,11 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/creack/pty"
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/terminal"
 	log "github.com/sirupsen/logrus"
 )
 
@@ -134,4 +137,59 @@ func openLog(opts *runOptions) error {
 	os.Stderr = f
 	log.SetOutput(f)
 	return nil
+}
+
+// logTerminal is run -d -t's terminal: the container's own pseudo-terminal,
+// as with run -t, whose output is copied to the log instead of a user's
+// screen, as docker does.
+type logTerminal struct {
+	log   *os.File
+	slave *os.File // on the host's files: ours, closed once the container has its own
+	done  chan struct{}
+}
+
+// detachedTerminal sets run -d -t up: in an image or --rootfs, init makes
+// the terminal in the container's devpts and sends the master back
+// (attach); on the host's files it is a pty of the host's.
+func detachedTerminal(opts *runOptions) (*terminal.Console, container.Stdio, error) {
+	t := &logTerminal{log: opts.log, done: make(chan struct{})}
+	opts.logTTY = t
+	opts.config.TTY = true
+	if opts.image != "" || opts.rootfs != "" {
+		opts.config.ConsoleSocket = true
+		return nil, container.Stdio{Out: opts.log, Err: opts.log}, nil
+	}
+	master, slave, err := pty.Open()
+	if err != nil {
+		return nil, container.Stdio{}, fmt.Errorf("run -d -t: %w", err)
+	}
+	t.attach(master)
+	t.slave = slave // closed once the container has it (started)
+	return nil, container.Stdio{In: slave, Out: slave, Err: slave}, nil
+}
+
+// attach copies what the container writes to its terminal into the log.
+func (t *logTerminal) attach(master *os.File) error {
+	go func() {
+		io.Copy(t.log, master)
+		master.Close()
+		close(t.done)
+	}()
+	return nil
+}
+
+// started lets go of the host pty's slave side, once the container holds
+// it: then the copy ends when the container's last process does.
+func (t *logTerminal) started() {
+	if t.slave != nil {
+		t.slave.Close()
+	}
+}
+
+// drain waits, boundedly, until the terminal's last output is in the log.
+func (t *logTerminal) drain() {
+	select {
+	case <-t.done:
+	case <-time.After(2 * time.Second):
+	}
 }

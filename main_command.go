@@ -95,10 +95,10 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 	if err := monitorFromEnv(&opts); err != nil {
 		return runOptions{}, usageErrorf("%v", err)
 	}
-	if opts.detach && (opts.tty || opts.interactive) {
-		// Nothing could reach a detached container's stdin or terminal:
-		// mydocker has no attach (yet).
-		return runOptions{}, usageErrorf("-d runs without a terminal or stdin: leave out -t and -i (see mydocker logs)")
+	if opts.detach && opts.interactive {
+		// Nothing could reach a detached container's stdin: mydocker has
+		// no attach (yet).
+		return runOptions{}, usageErrorf("-d runs without stdin: leave out -i (see mydocker logs)")
 	}
 	// The image-or-command rule: with --rootfs, everything is COMMAND;
 	// else a first argument with a "/" is a command on the host's files

@@ -26,8 +26,9 @@ type runOptions struct {
 	// monitorReport is set in the monitor of a detached container: where
 	// it tells run -d that the container started, or why not.
 	monitorReport *startReport
-	log           *os.File // the detached container's log
-	image         string   // run in this image (chapter 4)
+	log           *os.File     // the detached container's log
+	logTTY        *logTerminal // run -d -t: the terminal the log is read from
+	image         string       // run in this image (chapter 4)
 	img           *image.Image
 	rootfs        string // or in this directory, as it is
 	id            string // the container's ID, with an image, rootfs or limits
@@ -125,8 +126,13 @@ func Run(opts runOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	if opts.config.ConsoleSocket {
+	if opts.config.ConsoleSocket && console != nil {
 		parent.OnConsole = console.Attach
+	}
+	if opts.logTTY != nil {
+		// run -d -t: the terminal's output goes to the log.
+		parent.OnConsole = opts.logTTY.attach
+		defer opts.logTTY.drain()
 	}
 	if limits != nil {
 		parent.Cgroup = limits
@@ -134,6 +140,9 @@ func Run(opts runOptions) (err error) {
 	parent.OnStarted = func(pid int) {
 		if err := ws.Started(state, pid); err != nil {
 			log.Warnf("%v", err)
+		}
+		if opts.logTTY != nil {
+			opts.logTTY.started()
 		}
 	}
 
@@ -320,6 +329,9 @@ func setUpStdio(opts *runOptions) (*terminal.Console, container.Stdio, error) {
 	stdio := container.Stdio{Out: os.Stdout, Err: os.Stderr}
 	if opts.log != nil {
 		// Detached: stdout and stderr in one log, in order; no stdin.
+		if opts.tty {
+			return detachedTerminal(opts)
+		}
 		return nil, container.Stdio{Out: opts.log, Err: opts.log}, nil
 	}
 	if opts.interactive {

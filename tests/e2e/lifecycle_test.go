@@ -80,7 +80,7 @@ func TestRunDetachedStartErrorsLeaveNothing(t *testing.T) {
 	needImage(t)
 	expectFailure(t, run(t, nil, "run", "-d", "busybox", "no-such-command"), 127, "not found")
 	expectFailure(t, run(t, nil, "run", "-d", "busybox", "/etc"), 126, "is a directory")
-	expectFailure(t, run(t, nil, "run", "-d", "-t", "busybox", "sh"), 125, "-d")
+	expectFailure(t, run(t, nil, "run", "-d", "-i", "busybox", "sh"), 125, "-d")
 	expectFailure(t, run(t, nil, "run", "-d", "-m", "1k", "busybox", "sh"), 125, "minimum")
 	if out := mustRun(t, "ps", "-a", "-q"); out != "" {
 		t.Errorf("a failed run -d left a container: %q", out)
@@ -432,5 +432,18 @@ func TestExecWithTerminalAndOnHostFiles(t *testing.T) {
 	waitStatus(t, host, `Up `)
 	if out := mustRun(t, "exec", host, "/bin/sh", "-c", "echo $$"); out == "" || len(out) > 4 {
 		t.Errorf("exec on the host's files: PID %q, want a small one of the container's namespace", out)
+	}
+}
+
+func TestRunDetachedWithTerminalLogsIt(t *testing.T) {
+	// As docker: the container's own terminal, its output in the log.
+	for _, args := range [][]string{{"busybox", "sh"}, {"/bin/sh"}} {
+		id := detached(t, append(append([]string{"-t"}, args...), "-c", "tty; test -t 1 && echo on-a-tty; exit 2")...)
+		waitStatus(t, id, `Exited \(2\)`)
+		out := mustRun(t, "logs", id)
+		if !strings.HasPrefix(out, "/dev/pts/") || !strings.Contains(out, "on-a-tty\r\n") {
+			t.Errorf("run -d -t %v: log %q, want the terminal's output", args, out)
+		}
+		mustRun(t, "rm", id)
 	}
 }
