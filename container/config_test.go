@@ -91,3 +91,16 @@ func FuzzConfigRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestStartReportRoundTrip(t *testing.T) {
+	for _, se := range []StartError{{Status: 127, Message: `exec "x": not found`}, {Status: 0}, {Status: 125, Message: "line\nbreak = sign"}} {
+		var got StartError
+		if err := got.Decode(se.Encode()); err != nil || got != se {
+			t.Errorf("round trip of %+v: %+v, %v", se, got, err)
+		}
+	}
+	var bad StartError
+	if err := bad.Decode([]byte("status=x\x00end=\x00")); err == nil {
+		t.Error("a malformed report decoded")
+	}
+}

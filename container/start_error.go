@@ -1,9 +1,12 @@
 package container
 
 import (
-	"encoding/json"
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 )
 
 // Exit statuses for a container that never got to run its command. They are
@@ -19,8 +22,8 @@ const (
 // command. It travels back to the parent over the status pipe, so that the
 // parent (which owns the user's stderr and every cleanup) prints it once.
 type StartError struct {
-	Status  int    `json:"status"`
-	Message string `json:"message"`
+	Status  int
+	Message string
 }
 
 func (e *StartError) Error() string { return e.Message }
@@ -41,8 +44,8 @@ func readStartReport(r io.Reader) (*StartError, error) {
 		return nil, nil
 	}
 	var se StartError
-	if err := json.Unmarshal(data, &se); err != nil {
-		return nil, fmt.Errorf("decode start report %q: %w", data, err)
+	if err := se.Decode(data); err != nil {
+		return nil, err
 	}
 	return &se, nil
 }
@@ -50,20 +53,32 @@ func readStartReport(r io.Reader) (*StartError, error) {
 func writeStartReport(w io.Writer, se *StartError) {
 	// Nothing useful can be done if this fails: init exits with se.Status
 	// right after, and the parent sees that status.
-	_ = json.NewEncoder(w).Encode(se)
+	_, _ = w.Write(se.Encode())
 }
 
-// Encode and Decode carry a StartError between processes (run -d and its
-// monitor), Status 0 meaning the command runs.
+// Encode and Decode carry a StartError between processes (init and run,
+// run -d and its monitor, Status 0 meaning the command runs), as records
+// (records.go), the one format of mydocker's pipes.
 func (e *StartError) Encode() []byte {
-	data, _ := json.Marshal(e)
-	return data
+	r := &records{what: "start report"}
+	r.add("status", strconv.Itoa(e.Status))
+	r.add("message", strings.ReplaceAll(e.Message, "\x00", ""))
+	r.add("end", "")
+	return r.buf.Bytes()
 }
 
 // Decode is the inverse of Encode.
 func (e *StartError) Decode(data []byte) error {
-	if err := json.Unmarshal(data, e); err != nil {
-		return fmt.Errorf("decode start report %q: %w", data, err)
-	}
-	return nil
+	return readRecords(bufio.NewReader(bytes.NewReader(data)), "start report", false, func(key, value string) (bool, error) {
+		var err error
+		switch key {
+		case "status":
+			e.Status, err = strconv.Atoi(value)
+		case "message":
+			e.Message = value
+		case "end":
+			return true, nil
+		}
+		return false, err
+	})
 }
