@@ -128,8 +128,8 @@ func (r *startReport) send(err error) {
 
 // openLog makes the detached container's log, where its stdout and its
 // stderr go, and the monitor's own messages (the out-of-memory one, say).
-func openLog(opts *runOptions) error {
-	f, err := os.OpenFile(container.LogPath(storeRoot, opts.id), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+func openLog(opts *runOptions, path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return fmt.Errorf("container log: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -51,7 +50,6 @@ func Run(opts runOptions) (err error) {
 		// answer.
 		defer func() { opts.monitorReport.send(err) }()
 	}
-	startFailed := true
 	if os.Geteuid() != 0 {
 		return usageErrorf("run needs root privileges (try sudo)")
 	}
@@ -59,49 +57,29 @@ func Run(opts runOptions) (err error) {
 		return runDetached(opts) // detach.go: a monitor runs it
 	}
 
-	// Every container has a directory of its own under ROOT/containers:
-	// its state, for ps, and with an image its layer. A foreground
-	// container's goes when it ends, on every path (those whose mydocker
-	// was killed go when the next one is made).
-	ownRoot := opts.image != "" || opts.rootfs != ""
-	state := newState(opts)
-	if opts.rootfs != "" {
-		state.Image = opts.rootfs
+	// The container's pieces on the host: state, layer, volumes, cgroup
+	// (container.Container). Its end, whatever it is, releases them.
+	spec := container.Spec{Root: storeRoot, State: newState(opts), Config: opts.config,
+		Rootfs: opts.rootfs, Resources: opts.resources,
+		Keep: opts.detach && !opts.autoRemove, Again: opts.again}
+	if opts.img != nil {
+		spec.ImageRootfs = opts.img.Rootfs
 	}
-	ws, err := container.NewWorkspace(storeRoot, state, ownRoot, opts.again)
+	c, err := container.Create(spec)
 	if err != nil {
 		return err
 	}
-	ended := -1 // the container's exit status, once it has run
+	ran, ended := false, -1 // whether the command ran; its exit status
 	defer func() {
-		// A detached container that ran stays, exited, until rm, and so
-		// does one that start could not run again; all else goes.
-		if opts.detach && !opts.autoRemove && (ended >= 0 || opts.again) {
-			if ended < 0 {
-				ended = statusOf(err)
-			}
-			if err := ws.Ended(state, ended); err != nil {
-				log.Warnf("%v", err)
-			}
-			return
+		if ended < 0 {
+			ended = statusOf(err)
 		}
-		if err := ws.Remove(); err != nil {
-			log.Warnf("%v", err)
-		}
+		c.Release(ended, ran)
 	}()
 	if opts.detach {
-		if err := openLog(&opts); err != nil {
+		if err := openLog(&opts, c.LogPath()); err != nil {
 			return err
 		}
-	}
-	if ownRoot {
-		removeVolumes, err := prepareRootfs(&opts, ws)
-		if err != nil {
-			return err
-		}
-		// Volume directories that run created go when the command never
-		// started.
-		defer func() { removeVolumes(startFailed) }()
 	}
 
 	console, stdio, err := setUpStdio(&opts)
@@ -110,17 +88,6 @@ func Run(opts runOptions) (err error) {
 	}
 	if console != nil {
 		defer console.Close() // restores the user's terminal on every way out
-	}
-	var limits *cgroups.Manager
-	if !opts.resources.Empty() {
-		if limits, err = newLimits(opts); err != nil {
-			return err
-		}
-		defer func() {
-			if err := limits.Destroy(); err != nil {
-				log.Warnf("%v", err)
-			}
-		}()
 	}
 	parent, err := container.NewParentProcess(opts.config, logArgs, stdio)
 	if err != nil {
@@ -134,20 +101,18 @@ func Run(opts runOptions) (err error) {
 		parent.OnConsole = opts.logTTY.attach
 		defer opts.logTTY.drain()
 	}
-	if limits != nil {
-		parent.Cgroup = limits
+	if c.Cgroup != nil {
+		parent.Cgroup = c.Cgroup
 	}
 	parent.OnStarted = func(pid int) {
-		if err := ws.Started(state, pid); err != nil {
-			log.Warnf("%v", err)
-		}
+		c.Started(pid)
 		if opts.logTTY != nil {
 			opts.logTTY.started()
 		}
 	}
 
 	waitStatus, hungUp, err := supervise(parent, console, func() {
-		startFailed = false
+		ran = true
 		if opts.monitorReport != nil {
 			opts.monitorReport.send(nil) // run -d may return now
 		}
@@ -157,8 +122,8 @@ func Run(opts runOptions) (err error) {
 	}
 	status := exitStatus(waitStatus)
 	ended = status
-	if limits != nil && status == 137 && opts.resources.MemoryBytes > 0 && limits.WaitOOMKilled() > 0 {
-		state.OOMKilled = true
+	if c.Cgroup != nil && status == 137 && opts.resources.MemoryBytes > 0 && c.Cgroup.WaitOOMKilled() > 0 {
+		c.State.OOMKilled = true
 		fmt.Fprintf(os.Stderr, "mydocker: killed: out of memory, limit %s\n", cgroups.HumanSize(opts.resources.MemoryBytes))
 	}
 	if hungUp != 0 {
@@ -257,71 +222,6 @@ func relaySignals(signals <-chan os.Signal, container *os.Process, console *term
 	}
 }
 
-// prepareRootfs makes the host-side pieces of a container with its own
-// root in its workspace ws (the overlay's layers, /etc files) and missing
-// volume directories. The returned cleanup removes, when the start failed,
-// the volume directories it created.
-func prepareRootfs(opts *runOptions, ws *container.Workspace) (cleanup func(startFailed bool), err error) {
-	cfg := opts.config
-	var createdVolumes []string
-	// A variable of its own, not the named result: `return nil, err`
-	// below sets the result to nil before the deferred call runs.
-	removeAll := func(startFailed bool) {
-		if startFailed {
-			for _, dir := range createdVolumes {
-				os.RemoveAll(dir)
-			}
-		}
-	}
-	defer func() {
-		if err != nil {
-			removeAll(true)
-		}
-	}()
-
-	if img := opts.img; img != nil {
-		cfg.Rootfs = ws.Path("merged")
-		cfg.LowerDir, cfg.UpperDir, cfg.WorkDir = img.Rootfs, ws.Path("upper"), ws.Path("work")
-	} else {
-		if cfg.Rootfs, err = filepath.Abs(opts.rootfs); err != nil {
-			return nil, err
-		}
-	}
-	if err := ws.WriteEtcFiles(cfg.Hostname); err != nil {
-		return nil, err
-	}
-	cfg.EtcDir = ws.Dir
-	for _, v := range cfg.Volumes {
-		if _, err := os.Stat(v.Source); err == nil {
-			continue // a directory or a file: bound as it is
-		}
-		created, err := mkdirAllReporting(v.Source)
-		if err != nil {
-			return nil, fmt.Errorf("volume %s: %w", v.Source, err)
-		}
-		if created != "" {
-			createdVolumes = append(createdVolumes, created)
-		}
-	}
-	return removeAll, nil
-}
-
-// mkdirAllReporting is os.MkdirAll that returns the topmost directory it
-// created ("" when dir existed), so a failed run can take it back.
-func mkdirAllReporting(dir string) (string, error) {
-	top := ""
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil {
-			break
-		}
-		top = d
-		if d == filepath.Dir(d) {
-			break
-		}
-	}
-	return top, os.MkdirAll(dir, 0o755)
-}
-
 // setUpStdio decides what the container's stdin, stdout and stderr are:
 // the caller's (stdin only with -i), or with -t and a terminal on stdin a
 // pseudo-terminal of the container's own, relayed by the returned Console.
@@ -361,22 +261,6 @@ func setUpStdio(opts *runOptions) (*terminal.Console, container.Stdio, error) {
 		slave := console.Slave()
 		return console, container.Stdio{In: slave, Out: slave, Err: slave}, nil
 	}
-}
-
-// newLimits makes the container's cgroup with its limits (chapter 3.2),
-// after removing those of containers whose mydocker was killed with
-// SIGKILL. It checks every controller before anything starts: a missing
-// one is an error, never a run without the limit.
-func newLimits(opts runOptions) (*cgroups.Manager, error) {
-	m, err := cgroups.New(cgroups.Prefix+opts.id, opts.resources)
-	if err != nil {
-		return nil, err
-	}
-	m.CleanStale()
-	if err := m.Create(); err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // newState is what ps and inspect will know of the container.

@@ -30,12 +30,11 @@ import (
 // killed mydocker is these directories; the lock, which the kernel drops
 // when its holder dies, tells a live container from a stale one.
 type Workspace struct {
-	ID       string
-	Dir      string   // ROOT/containers/ID, "" without a layer
-	Image    string   // the image's name, "" for --rootfs or the host's files
-	state    *os.File // /run/mydocker/ID, open and locked
-	name     *os.File // its name file, open and locked (reserveName)
-	namePath string
+	ID    string
+	Dir   string   // ROOT/containers/ID, "" without a layer
+	Image string   // the image's name, "" for --rootfs or the host's files
+	state *os.File // /run/mydocker/ID, open and locked
+	name  *os.File // its name file, open and locked (reserveName)
 }
 
 // publish makes the file path: made under a temporary name (".new-..."
@@ -118,8 +117,7 @@ func reserveName(root, name, id string, locked bool) (*os.File, error) {
 	if other == id {
 		return owner, nil // start: the container takes its own name again
 	}
-	statePath := filepath.Join(RuntimeDir, other)
-	s, held := readState(statePath)
+	s, held := readState(statePath(other))
 	if other == "" || s != nil && (s.Detached || held) {
 		owner.Close()
 		return nil, fmt.Errorf("container name %q is in use by container %s", name, other)
@@ -127,10 +125,7 @@ func reserveName(root, name, id string, locked bool) (*os.File, error) {
 	// The name's container is gone (its mydocker was killed): what it
 	// left goes with its name.
 	if s != nil {
-		if s.layer {
-			removeStale(filepath.Join(containersDir(s.Root), s.ID))
-		}
-		removeStale(statePath)
+		removeStale(s)
 	}
 	owner.Close()
 	os.Remove(path)
@@ -211,18 +206,18 @@ func NewWorkspace(root string, s *State, layer, again bool) (w *Workspace, err e
 		}
 		s.Created = old.Created
 	}
-	w.namePath = nameFile(root, s.Name)
 	if w.name, err = reserveName(root, s.Name, s.ID, w.Dir != ""); err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
-			w.Remove()
+			remove(s, nil)
+			w.close()
 		}
 	}()
 	// From the start the file says what a live container holds: its
 	// --root, its image (for rmi's "in use") and its name.
-	w.state, err = publish(filepath.Join(RuntimeDir, s.ID), func(f *os.File) error {
+	w.state, err = publish(statePath(s.ID), func(f *os.File) error {
 		w.state = f
 		return w.writeState(s)
 	}, os.Link)
@@ -260,7 +255,7 @@ func NewWorkspace(root string, s *State, layer, again bool) (w *Workspace, err e
 // takeOver removes the state file of the exited container id, which is
 // about to run again under a new one. The caller holds the containers lock.
 func takeOver(id string) (*State, error) {
-	path := filepath.Join(RuntimeDir, id)
+	path := statePath(id)
 	s, held := readState(path)
 	if held || s == nil || !s.Detached {
 		return nil, fmt.Errorf("container %s cannot start: it is running or not a detached one", id)
@@ -299,10 +294,11 @@ func scanContainers(root string) ([]*State, error) {
 			alive[e.Name()] = true
 			continue
 		}
-		if s != nil && s.layer {
-			removeStale(filepath.Join(containersDir(s.Root), e.Name()))
+		if s != nil && s.ID == e.Name() {
+			removeStale(s)
+		} else {
+			removeStalePath(path)
 		}
-		removeStale(path)
 	}
 	// What a maker killed in the middle of publish left, and names whose
 	// owner is gone and whose container is gone or not a kept one.
@@ -314,11 +310,11 @@ func scanContainers(root string) ([]*State, error) {
 				continue
 			}
 			if strings.HasPrefix(e.Name(), ".new-") {
-				removeStale(path)
+				removeStalePath(path)
 			} else if dir != RuntimeDir {
 				id, _ := os.ReadFile(path)
-				if s, _ := readState(filepath.Join(RuntimeDir, string(id))); s == nil || !s.Detached {
-					removeStale(path)
+				if s, _ := readState(statePath(string(id))); s == nil || !s.Detached {
+					removeStalePath(path)
 				}
 			}
 		}
@@ -326,7 +322,7 @@ func scanContainers(root string) ([]*State, error) {
 	layers, _ := os.ReadDir(containersDir(root))
 	for _, e := range layers {
 		if e.IsDir() && !alive[e.Name()] {
-			removeStale(filepath.Join(containersDir(root), e.Name()))
+			removeStalePath(filepath.Join(containersDir(root), e.Name()))
 		}
 	}
 	return live, nil
@@ -342,10 +338,19 @@ func lockHeldOn(path string) bool {
 	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil
 }
 
-func removeStale(dir string) {
-	log.Infof("removing stale container directory %s", dir)
-	if err := os.RemoveAll(dir); err != nil {
-		log.Warnf("remove stale container directory %s: %v", dir, err)
+// removeStale removes what the container s, whose owner was killed, left.
+func removeStale(s *State) {
+	log.Infof("removing what container %s left", s.ID)
+	if err := remove(s, nil); err != nil {
+		log.Warnf("%v", err)
+	}
+}
+
+// removeStalePath removes a file or directory no container owns any more.
+func removeStalePath(path string) {
+	log.Infof("removing stale %s", path)
+	if err := os.RemoveAll(path); err != nil {
+		log.Warnf("remove stale %s: %v", path, err)
 	}
 }
 
@@ -374,59 +379,23 @@ func (w *Workspace) WriteEtcFiles(hostname string) error {
 	return nil
 }
 
-// Remove deletes the workspace's directories and releases its lock.
-func (w *Workspace) Remove() error {
-	var errs []error
-	if w.Dir != "" {
-		errs = append(errs, os.RemoveAll(w.Dir))
-	}
-	// The state file last: while it is there, locked, nobody takes the
-	// layer for a stale one.
-	// (By path: an os.File made by publish has its temporary name.)
+// close lets go of the workspace's locks (its files are remove's).
+func (w *Workspace) close() {
 	if w.name != nil {
-		errs = append(errs, os.Remove(w.namePath))
 		w.name.Close()
 	}
 	if w.state != nil {
-		errs = append(errs, os.Remove(filepath.Join(RuntimeDir, w.ID)))
 		w.state.Close()
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("remove container directory: %w", err)
-	}
-	return nil
 }
 
 // LayerPath is a file or directory in the container id's layer directory.
 func LayerPath(root, id, name string) string { return filepath.Join(containersDir(root), id, name) }
 
 // LogPath is a detached container's log: its stdout and stderr, in order.
-func LogPath(root, id string) string { return filepath.Join(containersDir(root), id, "container.log") }
+func LogPath(root, id string) string { return LayerPath(root, id, logFile) }
 
-// RemoveExited removes what is left of a container that no longer runs:
-// its layer directory and log, then its state file. It refuses a
-// container whose owner still holds it.
-func RemoveExited(root string, s *State) error {
-	unlock, err := lockContainers()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	path := filepath.Join(RuntimeDir, s.ID)
-	if _, held := readState(path); held {
-		return fmt.Errorf("container %s is still running", s.Name)
-	}
-	if err := os.RemoveAll(filepath.Join(containersDir(root), s.ID)); err != nil {
-		return fmt.Errorf("remove container %s: %w", s.Name, err)
-	}
-	if data, _ := os.ReadFile(nameFile(root, s.Name)); string(data) == s.ID {
-		os.Remove(nameFile(root, s.Name))
-	}
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("remove container %s: %w", s.Name, err)
-	}
-	return nil
-}
+const logFile = "container.log"
 
 // CleanStale removes the directories of containers whose mydocker is gone
 // (killed with SIGKILL, say). It returns the images that live containers

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/image"
+	"github.com/urfave/cli"
+)
+
+var commitCommand = cli.Command{
+	Name:         "commit",
+	Usage:        "make an image of a container's files: its image plus what it changed (the book's 4.4)",
+	ArgsUsage:    "CONTAINER IMAGE",
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if len(ctx.Args()) != 2 {
+			return usageErrorf("commit needs a container and an image name: mydocker commit CONTAINER IMAGE")
+		}
+		s, err := container.Find(storeRoot, ctx.Args()[0])
+		if err == nil {
+			err = commitContainer(s, ctx.Args()[1])
+		}
+		if err != nil {
+			return &statusError{status: 1, msg: err.Error()}
+		}
+		fmt.Println(ctx.Args()[1])
+		return nil
+	},
+}
+
+// commitContainer is commit: the container's image plus its own layer, as
+// a new image (whether it runs or has exited; a running one is not
+// paused, so a file it writes meanwhile may or may not be in).
+func commitContainer(s *container.State, name string) error {
+	if s.Image == "" || strings.Contains(s.Image, "/") {
+		return fmt.Errorf("container %s runs on the host's files or a --rootfs directory: it has no layer of its own to commit", s.Name)
+	}
+	store := image.NewStore(storeRoot)
+	base, err := store.Get(s.Image)
+	if err != nil {
+		return err
+	}
+	// The /etc files are mydocker's, bind-mounted over the container's.
+	etc := []string{"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
+	return store.Commit(base, container.LayerPath(storeRoot, s.ID, "upper"), name, etc)
+}

@@ -1,0 +1,223 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/mydocker/mydocker/cgroups"
+	log "github.com/sirupsen/logrus"
+)
+
+// Container is one container on the host, from its creation to its end,
+// and the one owner of everything it holds there. Create makes, in order:
+//
+//  1. its state file and its name (Workspace), after removing what
+//     containers whose mydocker was killed left;
+//  2. with an image or --rootfs: its layer directory (the overlay's
+//     upper, work and merged directories), its /etc files, and the
+//     volume directories missing on the host;
+//  3. with limits: its cgroup (cgroups.Manager).
+//
+// Release undoes them in the reverse order, and every path goes through
+// it: a start that failed as much as a container that ended. A detached
+// container (Spec.Keep) is the one exception: its state, layer and log stay,
+// exited, for ps -a, logs, commit and start, until rm (RemoveExited). All
+// three ends, and the next mydocker finding what a killed one left
+// (scanContainers), share one teardown: remove.
+type Container struct {
+	State  *State
+	Config *Config
+	Cgroup *cgroups.Manager // its limits; nil without
+
+	ws          *Workspace
+	keep, again bool
+	madeVolumes []string // volume directories this start made on the host
+}
+
+// Spec is what Create makes a container from.
+type Spec struct {
+	Root   string // the store (--root)
+	State  *State // what ps and inspect will know: ID, name, image...
+	Config *Config
+	// Where its root comes from: an image's unpacked files (its overlay's
+	// lower layer), a --rootfs directory as it is, or neither: the host's.
+	ImageRootfs, Rootfs string
+	Resources           cgroups.Resources
+	Keep                bool // detached: it stays, exited, until rm
+	Again               bool // start: it exists, exited, and runs again on its layer
+}
+
+// Create makes the container's pieces on the host, in the order above. On
+// an error, what it made is gone again.
+func Create(spec Spec) (c *Container, err error) {
+	c = &Container{State: spec.State, Config: spec.Config, keep: spec.Keep, again: spec.Again}
+	ownRoot := spec.ImageRootfs != "" || spec.Rootfs != ""
+	// 1. State and name.
+	if c.ws, err = NewWorkspace(spec.Root, c.State, ownRoot, spec.Again); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.Release(-1, false)
+		}
+	}()
+	// 2. Its own root.
+	if ownRoot {
+		if err := c.prepareRootfs(spec); err != nil {
+			return c, err
+		}
+	}
+	// 3. Its limits (chapter 3.2). Every controller is checked before
+	// anything starts: a missing one is an error, never a run without it.
+	if !spec.Resources.Empty() {
+		m, err := cgroups.New(cgroups.Prefix+c.State.ID, spec.Resources)
+		if err != nil {
+			return c, err
+		}
+		m.CleanStale() // the cgroups of containers whose mydocker was killed
+		if err := m.Create(); err != nil {
+			return c, err
+		}
+		c.Cgroup = m
+	}
+	return c, nil
+}
+
+// prepareRootfs makes the host-side pieces of a container with its own
+// root: the overlay's layers (init mounts them), the /etc files init binds
+// over the image's, and the volume directories missing on the host.
+func (c *Container) prepareRootfs(spec Spec) error {
+	cfg := c.Config
+	if spec.ImageRootfs != "" {
+		cfg.Rootfs = c.ws.Path("merged")
+		cfg.LowerDir, cfg.UpperDir, cfg.WorkDir = spec.ImageRootfs, c.ws.Path("upper"), c.ws.Path("work")
+	} else {
+		abs, err := filepath.Abs(spec.Rootfs)
+		if err != nil {
+			return err
+		}
+		cfg.Rootfs = abs
+	}
+	if err := c.ws.WriteEtcFiles(cfg.Hostname); err != nil {
+		return err
+	}
+	cfg.EtcDir = c.ws.Dir
+	for _, v := range cfg.Volumes {
+		if _, err := os.Stat(v.Source); err == nil {
+			continue // a directory or a file: bound as it is
+		}
+		made, err := mkdirAllReporting(v.Source)
+		if made != "" {
+			c.madeVolumes = append(c.madeVolumes, made)
+		}
+		if err != nil {
+			return fmt.Errorf("volume %s: %w", v.Source, err)
+		}
+	}
+	return nil
+}
+
+// mkdirAllReporting is os.MkdirAll that returns the topmost directory it
+// created ("" when dir existed), so a failed start can take it back.
+func mkdirAllReporting(dir string) (string, error) {
+	top := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		top = d
+		if d == filepath.Dir(d) {
+			break
+		}
+	}
+	return top, os.MkdirAll(dir, 0o755)
+}
+
+// Started records that the container's PID 1 is pid.
+func (c *Container) Started(pid int) {
+	if err := c.ws.Started(c.State, pid); err != nil {
+		log.Warnf("%v", err)
+	}
+}
+
+// LogPath is where a detached container's stdout and stderr go.
+func (c *Container) LogPath() string { return c.ws.Path(logFile) }
+
+// Release is the container's end on its owner's side. ran says whether
+// its command ran, and status is how it ended (or why it could not
+// start). Volume directories made for a command that never ran go. A
+// detached container that ran (or that start could not run again) stays,
+// exited with status, until rm; everything else goes.
+func (c *Container) Release(status int, ran bool) {
+	if !ran {
+		for _, dir := range c.madeVolumes {
+			os.RemoveAll(dir)
+		}
+	}
+	if c.keep && (ran || c.again) {
+		if c.Cgroup != nil {
+			if err := c.Cgroup.Destroy(); err != nil {
+				log.Warnf("%v", err)
+			}
+		}
+		if err := c.ws.Ended(c.State, status); err != nil {
+			log.Warnf("%v", err)
+		}
+		return
+	}
+	if err := remove(c.State, c.Cgroup); err != nil {
+		log.Warnf("%v", err)
+	}
+	c.ws.close()
+}
+
+// RemoveExited is rm's end of a container that no longer runs (exited,
+// or left by a killed monitor). It refuses one whose owner still holds
+// it.
+func RemoveExited(s *State) error {
+	unlock, err := lockContainers()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, held := readState(statePath(s.ID)); held {
+		return fmt.Errorf("container %s is still running", s.Name)
+	}
+	if err := remove(s, nil); err != nil {
+		return fmt.Errorf("remove container %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+// remove is the one teardown of a container that is over, whoever runs
+// it: its owner (Release), rm (RemoveExited) or the next mydocker, for one
+// whose owner was killed (scanContainers). In the reverse order of Create:
+// its cgroup (cg, its owner's, or by name: a killed owner could not), its
+// directory with its layer and log, its name, and its state file last:
+// while that is there, nobody takes the rest for another's.
+func remove(s *State, cg *cgroups.Manager) error {
+	var errs []error
+	if cg != nil {
+		errs = append(errs, cg.Destroy())
+	} else if len(s.Limits) > 0 {
+		cgroups.RemoveLeft(cgroups.Prefix + s.ID)
+	}
+	if s.layer || s.Detached {
+		errs = append(errs, os.RemoveAll(filepath.Join(containersDir(s.Root), s.ID)))
+	}
+	name := nameFile(s.Root, s.Name)
+	if id, _ := os.ReadFile(name); string(id) == s.ID {
+		errs = append(errs, os.Remove(name))
+	}
+	if err := os.Remove(statePath(s.ID)); err != nil && !os.IsNotExist(err) {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("remove container %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+func statePath(id string) string { return filepath.Join(RuntimeDir, id) }
