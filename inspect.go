@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/network"
 	"github.com/urfave/cli"
 )
 
@@ -103,8 +104,40 @@ func inspectJSON(s *container.State) map[string]any {
 		},
 		"HostConfig": host,
 	}
+	if s.Network != "" {
+		j["NetworkSettings"] = networkSettings(s)
+	}
 	if s.Detached {
 		j["LogPath"] = container.LogPath(storeRoot, s.ID)
 	}
 	return j
+}
+
+// networkSettings is docker's NetworkSettings: the address on the network
+// while the container runs, and the published ports, as
+// {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}.
+func networkSettings(s *container.State) map[string]any {
+	ports := map[string][]map[string]string{}
+	for _, spec := range s.Ports {
+		p, err := network.ParsePort(spec)
+		if err != nil {
+			continue
+		}
+		hostIP := "0.0.0.0"
+		if p.HostIP != nil {
+			hostIP = p.HostIP.String()
+		}
+		key := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+		ports[key] = append(ports[key], map[string]string{"HostIp": hostIP, "HostPort": fmt.Sprint(p.HostPort)})
+	}
+	ip := ""
+	if s.Running {
+		ip = s.IPAddress
+	}
+	return map[string]any{
+		"Ports": ports,
+		"Networks": map[string]any{
+			s.Network: map[string]any{"IPAddress": ip},
+		},
+	}
 }

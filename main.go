@@ -61,6 +61,7 @@ func main() {
 		importCommand,
 		imagesCommand,
 		rmiCommand,
+		networkCommand,
 	}
 	app.Flags = []cli.Flag{
 		cli.StringFlag{

@@ -2,12 +2,14 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/image"
+	"github.com/mydocker/mydocker/network"
 	log "github.com/sirupsen/logrus"
 	"github.com/urfave/cli"
 )
@@ -40,6 +42,8 @@ var runCommand = cli.Command{
 		cli.BoolFlag{Name: "detach, d", Usage: "run in the background: print the container's ID and return; its output goes to its log (mydocker logs)"},
 		cli.BoolFlag{Name: "rm", Usage: "remove a detached container when it ends (a foreground one always goes)"},
 		cli.StringFlag{Name: "name", Usage: "the container's name, unique among running ones (-name, the book's spelling, works too; default: generated)"},
+		cli.StringFlag{Name: "network, net", Usage: "connect to this bridge network (mydocker network create; -net, the book's spelling, works too; default: a namespace of its own with lo only)"},
+		cli.StringSliceFlag{Name: "publish, p", Usage: "publish a port: [IP:]HOST_PORT:CONTAINER_PORT[/tcp|/udp] (repeatable; needs --net)"},
 		cli.StringFlag{Name: "hostname", Usage: "the container's hostname (default: the caller's)"},
 		// -e and --env are two flags sharing one list, so that they can be
 		// mixed in one command line in order (urfave/cli refuses "two
@@ -186,6 +190,9 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		res.Devices = cgroups.DefaultDevices
 	}
 	opts.resources = res
+	if err := parseNetwork(ctx, &opts); err != nil {
+		return runOptions{}, usageErrorf("%v", err)
+	}
 	if opts.monitorReport != nil {
 		// The monitor of run -d: the ID and name are run -d's.
 	} else if opts.id, err = container.NewID(); err != nil {
@@ -217,6 +224,36 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 	cfg.Env = env
 	opts.config = cfg
 	return opts, nil
+}
+
+// parseNetwork reads --net and -p: the network must exist, and ports need
+// one; each host port once.
+func parseNetwork(ctx *cli.Context, opts *runOptions) error {
+	opts.network = ctx.String("network")
+	if opts.network != "" {
+		if _, err := network.Get(storeRoot, opts.network); err != nil {
+			return err
+		}
+	} else if ctx.IsSet("network") {
+		return errors.New("--net: the network is an empty string")
+	}
+	seen := map[string]string{}
+	for _, spec := range ctx.StringSlice("publish") {
+		p, err := network.ParsePort(spec)
+		if err != nil {
+			return err
+		}
+		key := fmt.Sprintf("%d/%s", p.HostPort, p.Proto)
+		if other, dup := seen[key]; dup {
+			return fmt.Errorf("invalid port %q: host port %s is already published by %q", spec, key, other)
+		}
+		seen[key] = spec
+		opts.ports = append(opts.ports, p)
+	}
+	if len(opts.ports) > 0 && opts.network == "" {
+		return errors.New("-p needs a network: a container without --net has no address to publish (mydocker network create)")
+	}
+	return nil
 }
 
 // initCommand is the inside of the container: run re-executes this binary

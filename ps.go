@@ -28,6 +28,7 @@ var psCommand = cli.Command{
 }
 
 // listContainers is `mydocker ps`: docker's columns, and the book's PID.
+// PORTS are a running container's published ports.
 func listContainers(out io.Writer, all, quiet bool) error {
 	list, err := container.List(storeRoot)
 	if err != nil {
@@ -35,7 +36,7 @@ func listContainers(out io.Writer, all, quiet bool) error {
 	}
 	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
 	if !quiet {
-		fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPID\tNAMES")
+		fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tPID\tNAMES")
 	}
 	now := time.Now()
 	for _, s := range list {
@@ -46,16 +47,17 @@ func listContainers(out io.Writer, all, quiet bool) error {
 			fmt.Fprintln(w, s.ID)
 			continue
 		}
-		status, pid := s.Status(now), "-"
+		status, pid, ports := s.Status(now), "-", ""
 		if s.Running {
 			pid = fmt.Sprint(s.Pid)
+			ports = strings.Join(s.Ports, ", ")
 		}
 		image := s.Image
 		if image == "" {
 			image = "(host files)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t\"%s\"\t%s\t%s\t%s\t%s\n", s.ID, image, strings.Join(s.Args, " "),
-			container.Ago(now, s.Created), status, pid, s.Name)
+		fmt.Fprintf(w, "%s\t%s\t\"%s\"\t%s\t%s\t%s\t%s\t%s\n", s.ID, image, strings.Join(s.Args, " "),
+			container.Ago(now, s.Created), status, ports, pid, s.Name)
 	}
 	return w.Flush()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/image"
+	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/terminal"
 	log "github.com/sirupsen/logrus"
 )
@@ -32,6 +33,8 @@ type runOptions struct {
 	rootfs        string // or in this directory, as it is
 	id            string // the container's ID, with an image, rootfs or limits
 	resources     cgroups.Resources
+	network       string         // --net: the bridge network
+	ports         []network.Port // -p: published on it
 	config        *container.Config
 }
 
@@ -60,7 +63,7 @@ func Run(opts runOptions) (err error) {
 	// The container's pieces on the host: state, layer, volumes, cgroup
 	// (container.Container). Its end, whatever it is, releases them.
 	spec := container.Spec{Root: storeRoot, State: newState(opts), Config: opts.config,
-		Rootfs: opts.rootfs, Resources: opts.resources,
+		Rootfs: opts.rootfs, Resources: opts.resources, Ports: opts.ports,
 		Keep: opts.detach && !opts.autoRemove, Again: opts.again}
 	if opts.img != nil {
 		spec.ImageRootfs = opts.img.Rootfs
@@ -104,6 +107,7 @@ func Run(opts runOptions) (err error) {
 	if c.Cgroup != nil {
 		parent.Cgroup = c.Cgroup
 	}
+	parent.OnCreated = c.Connect
 	parent.OnStarted = func(pid int) {
 		c.Started(pid)
 		if opts.logTTY != nil {
@@ -276,6 +280,10 @@ func newState(opts runOptions) *container.State {
 	}
 	if opts.rootfs != "" {
 		s.Image = opts.rootfs
+	}
+	s.Network = opts.network
+	for _, p := range opts.ports {
+		s.Ports = append(s.Ports, p.String())
 	}
 	for _, v := range cfg.Volumes {
 		bind := v.Source + ":" + v.Target

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/network"
 	log "github.com/sirupsen/logrus"
 )
 
@@ -15,10 +16,13 @@ import (
 //
 //  1. its state file and its name (Workspace), after removing what
 //     containers whose mydocker was killed left;
-//  2. with an image or --rootfs: its layer directory (the overlay's
+//  2. with --net: its address on the network and its published ports
+//     (network.Allocate); the veth pair comes once its namespace exists
+//     (Connect);
+//  3. with an image or --rootfs: its layer directory (the overlay's
 //     upper, work and merged directories), its /etc files, and the
 //     volume directories missing on the host;
-//  3. with limits: its cgroup (cgroups.Manager).
+//  4. with limits: its cgroup (cgroups.Manager).
 //
 // Release undoes them in the reverse order, and every path goes through
 // it: a start that failed as much as a container that ended. A detached
@@ -32,6 +36,7 @@ type Container struct {
 	Cgroup *cgroups.Manager // its limits; nil without
 
 	ws          *Workspace
+	endpoint    *network.Endpoint // its place on its network, with --net
 	keep, again bool
 	madeVolumes []string // volume directories this start made on the host
 }
@@ -45,6 +50,7 @@ type Spec struct {
 	// lower layer), a --rootfs directory as it is, or neither: the host's.
 	ImageRootfs, Rootfs string
 	Resources           cgroups.Resources
+	Ports               []network.Port // published, on the network State.Network
 	Keep                bool // detached: it stays, exited, until rm
 	Again               bool // start: it exists, exited, and runs again on its layer
 }
@@ -63,13 +69,25 @@ func Create(spec Spec) (c *Container, err error) {
 			c.Release(-1, false)
 		}
 	}()
-	// 2. Its own root.
+	// 2. Its network address and ports.
+	if c.State.Network != "" {
+		ep, err := network.Allocate(spec.Root, c.State.Network, c.State.ID, spec.Ports, Alive)
+		if err != nil {
+			return c, err
+		}
+		c.endpoint = ep
+		c.State.IPAddress = ep.IP.String()
+		if err := c.ws.writeState(c.State); err != nil {
+			return c, err
+		}
+	}
+	// 3. Its own root.
 	if ownRoot {
 		if err := c.prepareRootfs(spec); err != nil {
 			return c, err
 		}
 	}
-	// 3. Its limits (chapter 3.2). Every controller is checked before
+	// 4. Its limits (chapter 3.2). Every controller is checked before
 	// anything starts: a missing one is an error, never a run without it.
 	if !spec.Resources.Empty() {
 		m, err := cgroups.New(cgroups.Prefix+c.State.ID, spec.Resources)
@@ -100,7 +118,7 @@ func (c *Container) prepareRootfs(spec Spec) error {
 		}
 		cfg.Rootfs = abs
 	}
-	if err := c.ws.WriteEtcFiles(cfg.Hostname); err != nil {
+	if err := c.ws.WriteEtcFiles(cfg.Hostname, c.State.IPAddress); err != nil {
 		return err
 	}
 	cfg.EtcDir = c.ws.Dir
@@ -135,6 +153,22 @@ func mkdirAllReporting(dir string) (string, error) {
 	return top, os.MkdirAll(dir, 0o755)
 }
 
+// Connect plugs the container, whose namespaces now exist around init
+// (pid), into its network, before init goes on (container_process.go).
+func (c *Container) Connect(pid int) error {
+	if c.endpoint == nil {
+		return nil
+	}
+	return network.Connect(c.endpoint, pid)
+}
+
+// Alive reports whether the container id is running: its owner holds its
+// state file.
+func Alive(id string) bool {
+	_, held := readState(statePath(id))
+	return held
+}
+
 // Started records that the container's PID 1 is pid.
 func (c *Container) Started(pid int) {
 	if err := c.ws.Started(c.State, pid); err != nil {
@@ -157,6 +191,13 @@ func (c *Container) Release(status int, ran bool) {
 		}
 	}
 	if c.keep && (ran || c.again) {
+		// Its address and ports go now; start allocates them again.
+		if c.State.Network != "" {
+			if err := network.Release(c.State.Root, c.State.Network, c.State.ID); err != nil {
+				log.Warnf("%v", err)
+			}
+			c.State.IPAddress = ""
+		}
 		if c.Cgroup != nil {
 			if err := c.Cgroup.Destroy(); err != nil {
 				log.Warnf("%v", err)
@@ -195,7 +236,8 @@ func RemoveExited(s *State) error {
 // it: its owner (Release), rm (RemoveExited) or the next mydocker, for one
 // whose owner was killed (scanContainers). In the reverse order of Create:
 // its cgroup (cg, its owner's, or by name: a killed owner could not), its
-// directory with its layer and log, its name, and its state file last:
+// network address, ports and rules, its directory with its layer and log,
+// its name, and its state file last:
 // while that is there, nobody takes the rest for another's.
 func remove(s *State, cg *cgroups.Manager) error {
 	var errs []error
@@ -203,6 +245,9 @@ func remove(s *State, cg *cgroups.Manager) error {
 		errs = append(errs, cg.Destroy())
 	} else if len(s.Limits) > 0 {
 		cgroups.RemoveLeft(cgroups.Prefix + s.ID)
+	}
+	if s.Network != "" {
+		errs = append(errs, network.Release(s.Root, s.Network, s.ID))
 	}
 	if s.layer || s.Detached {
 		errs = append(errs, os.RemoveAll(filepath.Join(containersDir(s.Root), s.ID)))

@@ -19,6 +19,8 @@ import (
 //	clone(NEWUTS|NEWPID|NEWNS|NEWNET|NEWIPC),
 //	  on cgroup v2 into the cgroup,
 //	  and exec /proc/self/exe init      ──────▶ (starts; waits on fd 3)
+//	OnCreated: --net's veth pair, eth0 set up
+//	  in init's network namespace
 //	fd 3 ─ Config records, then "end" ────────▶ read up to "end"
 //	  (fd 3 stays open: "run is alive")         mounts (the overlay, /proc, /dev...)
 //	OnStarted: the PID into the state file
@@ -52,6 +54,11 @@ type ParentProcess struct {
 	// Cgroup, when set, is the container's cgroup, made with its limits:
 	// init joins it before the command can run (see Start).
 	Cgroup Cgroup
+	// OnCreated, when set, is told init's PID as soon as its namespaces
+	// exist, before init gets its config: what must be in place before
+	// the container goes on (its network) is made there. An error stops
+	// the start.
+	OnCreated func(pid int) error
 	// OnStarted, when set, is told init's PID once init has its config,
 	// while init sets the container up.
 	OnStarted func(pid int)
@@ -187,6 +194,12 @@ func (p *ParentProcess) Start() error {
 	}
 	if err != nil {
 		return fmt.Errorf("start container process: %w", err)
+	}
+	if p.OnCreated != nil {
+		if err := p.OnCreated(p.Cmd.Process.Pid); err != nil {
+			_ = p.Cmd.Process.Kill()
+			return err
+		}
 	}
 	// A write error (init died early) is not the interesting one: the
 	// start report or the exit status says what happened. The pipe stays

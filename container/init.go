@@ -54,7 +54,7 @@ func checkStartedByRun() error {
 //  2. the mounts: a private tree, then /proc, or the container's own root;
 //  3. join the container's cgroup (cgroup v1), then a cgroup namespace
 //     rooted there, /sys/fs/cgroup, and pivot_root;
-//  4. hostname and working directory;
+//  4. hostname, the loopback interface up, and the working directory;
 //  5. find the command (127 and 126 are decided here, where PATH is known);
 //  6. die with run: re-arm the death signal, then make sure run is alive;
 //  7. close every descriptor above 2 at exec;
@@ -107,6 +107,9 @@ func initContainer(status *os.File) *StartError {
 		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
 			return startErrorf(StatusRuntimeError, "set hostname %q: %v", cfg.Hostname, err)
 		}
+	}
+	if err := loopbackUp(); err != nil {
+		return startErrorf(StatusRuntimeError, "%v", err)
 	}
 	return startCommand(cfg, configPipe, status)
 }
@@ -292,4 +295,27 @@ func execError(name string, err error) *StartError {
 		return startErrorf(StatusNotFound, "exec %q: %v (missing interpreter?)", name, err)
 	}
 	return startErrorf(StatusCannotExecute, "exec %q: %v", name, err)
+}
+
+// loopbackUp brings up lo, which a new network namespace has down, as
+// docker does: 127.0.0.1 answers inside every container. (A bridge
+// network's eth0 is run's work, from outside: network/.)
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("loopback: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("loopback: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("loopback: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("loopback up: %w", err)
+	}
+	return nil
 }

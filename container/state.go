@@ -40,6 +40,11 @@ type State struct {
 	Workdir      string
 	Binds        []string
 	Limits       []string
+	// Its bridge network (--net), its address there while it runs, and
+	// its published ports (docker's "0.0.0.0:8080->80/tcp").
+	Network   string
+	IPAddress string
+	Ports     []string
 	ReadOnly     bool
 	Privileged   bool
 	Capabilities []string
@@ -151,13 +156,17 @@ func (w *Workspace) writeState(s *State) error {
 	for _, list := range []struct {
 		key    string
 		values []string
-	}{{"env", s.Env}, {"bind", s.Binds}, {"limit", s.Limits}, {"cap", s.Capabilities}, {"argv", s.Argv}} {
+	}{{"env", s.Env}, {"bind", s.Binds}, {"limit", s.Limits}, {"cap", s.Capabilities}, {"argv", s.Argv}, {"port", s.Ports}} {
 		for _, v := range list.values {
 			r.add(list.key, v)
 		}
 	}
 	r.add("hostname", s.Hostname)
 	r.add("workdir", s.Workdir)
+	if s.Network != "" {
+		r.add("network", s.Network)
+		r.add("ip", s.IPAddress)
+	}
 	r.flag("read-only", s.ReadOnly)
 	r.flag("privileged", s.Privileged)
 	r.flag("oom-killed", s.OOMKilled)
@@ -264,6 +273,12 @@ func readState(path string) (s *State, held bool) {
 			s.Limits = append(s.Limits, value)
 		case "cap":
 			s.Capabilities = append(s.Capabilities, value)
+		case "port":
+			s.Ports = append(s.Ports, value)
+		case "network":
+			s.Network = value
+		case "ip":
+			s.IPAddress = value
 		case "hostname":
 			s.Hostname = value
 		case "workdir":

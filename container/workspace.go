@@ -360,15 +360,20 @@ func (w *Workspace) Path(name string) string { return filepath.Join(w.Dir, name)
 // WriteEtcFiles writes the hostname, hosts and resolv.conf that init
 // bind-mounts into the container's /etc (bind mounts, as docker does, so
 // that they work on a read-only root too).
-func (w *Workspace) WriteEtcFiles(hostname string) error {
+// ip is the container's address on its network ("" without one).
+func (w *Workspace) WriteEtcFiles(hostname, ip string) error {
 	resolv, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil {
 		resolv = nil // no resolver on the host: an empty file
 	}
+	ownAddress := "127.0.1.1" // Debian's line for a host without one
+	if ip != "" {
+		ownAddress = ip
+	}
 	files := map[string]string{
 		"hostname": hostname + "\n",
 		"hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
-			"127.0.1.1\t" + hostname + "\n",
+			ownAddress + "\t" + hostname + "\n",
 		"resolv.conf": string(resolv),
 	}
 	for name, content := range files {

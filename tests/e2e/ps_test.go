@@ -52,12 +52,12 @@ func TestPsShowsRunningContainersTruthfully(t *testing.T) {
 	waitForChild(t, img.Process.Pid, "sleep")
 
 	lines := psLines(t, 2)
-	row := regexp.MustCompile(`^([0-9a-f]{12}) +(\S.*?) +"(.*?)" +(.*? ago) +(Up .*?) +(\d+) +(\S+)$`)
+	row := regexp.MustCompile(`^([0-9a-f]{12}) +(\S.*?) +"(.*?)" +(.*? ago) +(Up .*?) +(\d+) +(\S+)$`) // PORTS empty
 	var fields [][]string
 	for _, l := range lines {
 		m := row.FindStringSubmatch(l)
 		if m == nil {
-			t.Fatalf("ps line not in docker's columns (ID, IMAGE, COMMAND, CREATED, STATUS, PID, NAMES): %q", l)
+			t.Fatalf("ps line not in docker's columns (ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, PID, NAMES): %q", l)
 		}
 		fields = append(fields, m)
 	}

@@ -1,0 +1,82 @@
+package network
+
+import (
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// vethName is the host's end of the container id's veth pair: "mdv" and
+// the ID, 15 characters, the most a link name may have.
+func vethName(id string) string { return "mdv" + id }
+
+// Connect plugs the container whose PID 1 is pid (in its own network
+// namespace, not yet running the command) into its network, in the
+// book's order:
+//
+//  1. a veth pair, one end on the bridge, the other made right inside
+//     the container's namespace as eth0 (so it never appears among the
+//     host's links, and dies with the namespace whatever happens to
+//     mydocker);
+//  2. inside: the address, eth0 up, the default route via the gateway.
+func Connect(ep *Endpoint, pid int) error {
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		return fmt.Errorf("network: the container's namespace: %w", err)
+	}
+	defer ns.Close()
+	br, err := netlink.LinkByName(ep.Network.Bridge)
+	if err != nil {
+		return fmt.Errorf("network %s: bridge %s: %w", ep.Network.Name, ep.Network.Bridge, err)
+	}
+	veth := &netlink.Veth{
+		LinkAttrs:     netlink.LinkAttrs{Name: vethName(ep.ID), MasterIndex: br.Attrs().Index},
+		PeerName:      "eth0",
+		PeerNamespace: netlink.NsFd(int(ns.Fd())),
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("network %s: veth pair: %w", ep.Network.Name, err)
+	}
+	if err := netlink.LinkSetUp(veth); err != nil {
+		return fmt.Errorf("network %s: bring %s up: %w", ep.Network.Name, veth.Name, err)
+	}
+
+	h, err := netlink.NewHandleAt(netns.NsHandle(int(ns.Fd())))
+	if err != nil {
+		return fmt.Errorf("network: enter the container's namespace: %w", err)
+	}
+	defer h.Delete()
+	eth0, err := h.LinkByName("eth0")
+	if err != nil {
+		return fmt.Errorf("network: eth0: %w", err)
+	}
+	ones, _ := ep.Network.Subnet.Mask.Size()
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: ep.IP, Mask: net.CIDRMask(ones, 32)}}
+	if err := h.AddrAdd(eth0, addr); err != nil {
+		return fmt.Errorf("network: address %s on eth0: %w", addr.IPNet, err)
+	}
+	if err := h.LinkSetUp(eth0); err != nil {
+		return fmt.Errorf("network: bring eth0 up: %w", err)
+	}
+	route := &netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: ep.Network.Gateway}
+	if err := h.RouteAdd(route); err != nil {
+		return fmt.Errorf("network: default route via %s: %w", ep.Network.Gateway, err)
+	}
+	return nil
+}
+
+// removeVeth deletes the container id's veth pair if it is still there (a
+// start that failed before the container's namespace was gone).
+func removeVeth(id string) error {
+	l, err := netlink.LinkByName(vethName(id))
+	if err != nil {
+		return nil // gone with the container's namespace
+	}
+	if err := netlink.LinkDel(l); err != nil {
+		return fmt.Errorf("delete %s: %w", vethName(id), err)
+	}
+	return nil
+}
