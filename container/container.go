@@ -51,8 +51,8 @@ type Spec struct {
 	ImageRootfs, Rootfs string
 	Resources           cgroups.Resources
 	Ports               []network.Port // published, on the network State.Network
-	Keep                bool // detached: it stays, exited, until rm
-	Again               bool // start: it exists, exited, and runs again on its layer
+	Keep                bool           // detached: it stays, exited, until rm
+	Again               bool           // start: it exists, exited, and runs again on its layer
 }
 
 // Create makes the container's pieces on the host, in the order above. On

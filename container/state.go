@@ -34,17 +34,17 @@ type State struct {
 	// How it was run, for inspect: the command's environment, hostname
 	// and working directory, its volumes (HOST:CONTAINER[:ro]), docker's
 	// HostConfig limits ("Memory=67108864", ...) and its confinement.
-	Env          []string
-	Argv         []string // a detached container's run -d command line, for start
-	Hostname     string
-	Workdir      string
-	Binds        []string
-	Limits       []string
+	Env      []string
+	Argv     []string // a detached container's run -d command line, for start
+	Hostname string
+	Workdir  string
+	Binds    []string
+	Limits   []string
 	// Its bridge network (--net), its address there while it runs, and
 	// its published ports (docker's "0.0.0.0:8080->80/tcp").
-	Network   string
-	IPAddress string
-	Ports     []string
+	Network      string
+	IPAddress    string
+	Ports        []string
 	ReadOnly     bool
 	Privileged   bool
 	Capabilities []string

@@ -42,7 +42,7 @@ var (
 	forward     = &nftables.Chain{Name: "forward", Table: table, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter}
 )
 
-func networkTag(n *Network) []byte { return []byte("network:" + n.Bridge) }
+func networkTag(n *Network) []byte  { return []byte("network:" + n.Bridge) }
 func containerTag(id string) []byte { return []byte("container:" + id) }
 
 // ensureNetworkRules makes the table, its chains and the network's own
