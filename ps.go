@@ -15,6 +15,8 @@ var psCommand = cli.Command{
 	Name:         "ps",
 	Usage:        "list containers",
 	OnUsageError: usageError,
+	// ps -aq, as docker users type it.
+	UseShortOptionHandling: true,
 	Flags: []cli.Flag{
 		cli.BoolFlag{Name: "all, a", Usage: "also those not running"},
 		cli.BoolFlag{Name: "quiet, q", Usage: "IDs only"},
