@@ -29,6 +29,12 @@ func removeContainer(s *container.State, force bool) error {
 		if err := waitGone(s); err != nil {
 			return err
 		}
+	} else if s.Pid != 0 {
+		// Its command has ended, and its owner may still be recording
+		// that (and releasing its cgroup and address): a moment.
+		if err := waitGone(s); err != nil {
+			return err
+		}
 	}
 	return container.RemoveExited(s)
 }

@@ -145,6 +145,13 @@ func Create(root, name, driver, subnet string) (*Network, error) {
 	}
 	n := &Network{Name: name, Driver: driver, Subnet: IPNet{*ipnet}, Bridge: bridgeName(root, name), root: root}
 	n.Gateway = nthAddress(ipnet, 1)
+	if _, err := os.Stat(n.path()); err == nil {
+		// A directory without a readable definition: what a network
+		// create killed half-way left (this one holds the lock).
+		if err := n.remove(); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := netlink.LinkByName(n.Bridge); err == nil {
 		return nil, fmt.Errorf("network %q: a link called %s exists already", name, n.Bridge)
 	}
@@ -277,17 +284,19 @@ func Remove(root, name string, alive func(id string) bool) error {
 	if len(users) > 0 {
 		return fmt.Errorf("network %s is in use by container %s", name, users[0].ID)
 	}
-	if err := n.remove(); err != nil {
-		return err
-	}
-	if rest, _ := list(root); len(rest) == 0 {
-		os.Remove(filepath.Join(dir(root), "ports")) // empty by now
+	// With the last network, the table and the forwarding go first: a
+	// remove killed half-way leaves the network there, for rm again (or
+	// for the next container to join it, which makes them again).
+	if all, _ := list(root); len(all) == 1 {
 		if err := removeTable(); err != nil {
 			return err
 		}
-		return restoreForwarding(root)
+		if err := restoreForwarding(root); err != nil {
+			return err
+		}
+		defer os.Remove(filepath.Join(dir(root), "ports")) // empty by now
 	}
-	return nil
+	return n.remove()
 }
 
 // remove undoes Create: rules, bridge, directory.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -503,5 +504,40 @@ func TestNetworkBadInput(t *testing.T) {
 	}
 	lab.mustMd("rm", "-f", "pub")
 	lab.mustMd("network", "rm", "testnet")
+	lab.checkNothingLeft()
+}
+
+// TestNetworkKilledAtRandomMoments SIGKILLs `network create`, `network rm`
+// and a networked `run` at random moments, many times: every next command
+// must find a usable state, the /30's one address must come back, and in
+// the end nothing may be left.
+func TestNetworkKilledAtRandomMoments(t *testing.T) {
+	lab := newNetLab(t)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
+	killAt := func(delay time.Duration, args ...string) {
+		t.Helper()
+		cmd := exec.Command("nsenter", append([]string{lab.netns(lab.host), mydocker, "--root", lab.root}, args...)...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killOnFailure(t, cmd)
+		time.Sleep(delay)
+		// nsenter execs mydocker: the PID is mydocker's.
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+	}
+	for i := 0; i < 15; i++ {
+		killAt(time.Duration(rng.IntN(8000))*time.Microsecond, "network", "create", "--subnet", "10.70.0.0/30", "k")
+		if r := lab.md("network", "create", "--subnet", "10.70.0.0/30", "k"); r.status != 0 && !strings.Contains(r.stderr, "already exists") {
+			t.Fatalf("network create after a killed one: %d %s", r.status, r.stderr)
+		}
+		killAt(time.Duration(rng.IntN(30000))*time.Microsecond, "run", "--net", "k", "-p", "7000:80", "busybox", "sleep", "1000")
+		// The one address of the /30 and the port are free again.
+		lab.mustMd("run", "--rm", "--net", "k", "-p", "7000:80", "busybox", "true")
+		killAt(time.Duration(rng.IntN(8000))*time.Microsecond, "network", "rm", "k")
+		if r := lab.md("network", "rm", "k"); r.status != 0 && !strings.Contains(r.stderr, "no such network") {
+			t.Fatalf("network rm after a killed one: %d %s", r.status, r.stderr)
+		}
+	}
 	lab.checkNothingLeft()
 }
