@@ -80,6 +80,8 @@ echo "bench: 4/5 lifecycle: run -d + rm -f, exec" >&2
 # namespaces (no cgroup, no confinement: the floor), and the foreground
 # run for scale.
 cid=$("$md" --root "$root" run -d busybox sleep 100000)
+# Removed however the bench ends (a failed row stops it: set -e).
+trap '"$md" --root "$root" rm -f "$cid" >/dev/null 2>&1' EXIT
 cpid=$("$md" --root "$root" ps | awk -v id="$cid" '$1 == id {print $(NF-1)}')
 hf --runs "$runs" --export-json "$out/lifecycle.json" \
   -n "mydocker exec CONTAINER /bin/true" "$md --root $root exec $cid /bin/true" \
