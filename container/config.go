@@ -39,6 +39,9 @@ type Config struct {
 	// LowerDir, UpperDir and WorkDir are the overlay's layers; an empty
 	// LowerDir means Rootfs is used as it is (--rootfs).
 	LowerDir, UpperDir, WorkDir string
+	// Volatile: the layer dies with the run, so overlayfs need not make it
+	// durable (its "volatile" option); a detached container's is kept.
+	Volatile bool
 	// EtcDir holds the hostname, hosts and resolv.conf files that are
 	// bind-mounted over the image's.
 	EtcDir string
@@ -92,6 +95,7 @@ const (
 	keyWork     = "workdir-overlay"
 	keyEtc      = "etcdir"
 	keyReadOnly = "readonly"
+	keyVolatile = "volatile"
 	// A volume is three records in a row: source, target, mode.
 	keyVolumeSource = "volume-source"
 	keyVolumeTarget = "volume-target"
@@ -131,6 +135,7 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	add(keyWork, cfg.WorkDir)
 	add(keyEtc, cfg.EtcDir)
 	addFlag(keyReadOnly, cfg.ReadOnly)
+	addFlag(keyVolatile, cfg.Volatile)
 	for _, v := range cfg.Volumes {
 		add(keyVolumeSource, v.Source)
 		add(keyVolumeTarget, v.Target)
@@ -193,6 +198,8 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.EtcDir = value
 		case keyReadOnly:
 			cfg.ReadOnly = value == "1"
+		case keyVolatile:
+			cfg.Volatile = value == "1"
 		case keyVolumeSource:
 			cfg.Volumes = append(cfg.Volumes, Volume{Source: value})
 		case keyVolumeTarget, keyVolumeMode:

@@ -19,9 +19,10 @@ import (
 //  2. with --net: its address on the network and its published ports
 //     (network.Allocate); the veth pair comes once its namespace exists
 //     (Connect);
-//  3. with an image or --rootfs: its layer directory (the overlay's
-//     upper, work and merged directories), its /etc files, and the
-//     volume directories missing on the host;
+//  3. with an image or --rootfs: its run files (the overlay's mount
+//     point, its /etc files) on /run's tmpfs, with an image its layer
+//     directory on disk (the overlay's upper and work directories), and
+//     the volume directories missing on the host;
 //  4. with limits: its cgroup (cgroups.Manager).
 //
 // Release undoes them in the reverse order, and every path goes through
@@ -61,7 +62,7 @@ func Create(spec Spec) (c *Container, err error) {
 	c = &Container{State: spec.State, Config: spec.Config, keep: spec.Keep, again: spec.Again}
 	ownRoot := spec.ImageRootfs != "" || spec.Rootfs != ""
 	// 1. State and name.
-	if c.ws, err = NewWorkspace(spec.Root, c.State, ownRoot, spec.Again); err != nil {
+	if c.ws, err = NewWorkspace(spec.Root, c.State, spec.ImageRootfs != "", ownRoot, spec.Again); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -109,8 +110,12 @@ func Create(spec Spec) (c *Container, err error) {
 func (c *Container) prepareRootfs(spec Spec) error {
 	cfg := c.Config
 	if spec.ImageRootfs != "" {
-		cfg.Rootfs = c.ws.Path("merged")
+		cfg.Rootfs = c.ws.RunPath("merged")
 		cfg.LowerDir, cfg.UpperDir, cfg.WorkDir = spec.ImageRootfs, c.ws.Path("upper"), c.ws.Path("work")
+		// A layer that goes with the run need not survive a crash of the
+		// host; a detached container's stays for commit and start, as
+		// durable as docker's.
+		cfg.Volatile = !spec.Keep
 	} else {
 		abs, err := filepath.Abs(spec.Rootfs)
 		if err != nil {
@@ -121,7 +126,7 @@ func (c *Container) prepareRootfs(spec Spec) error {
 	if err := c.ws.WriteEtcFiles(cfg.Hostname, c.State.IPAddress); err != nil {
 		return err
 	}
-	cfg.EtcDir = c.ws.Dir
+	cfg.EtcDir = c.ws.RunDir
 	for _, v := range cfg.Volumes {
 		if _, err := os.Stat(v.Source); err == nil {
 			continue // a directory or a file: bound as it is
@@ -203,6 +208,7 @@ func (c *Container) Release(status int, ran bool) {
 				log.Warnf("%v", err)
 			}
 		}
+		os.RemoveAll(c.ws.RunDir) // its run files die with the run
 		if err := c.ws.Ended(c.State, status); err != nil {
 			log.Warnf("%v", err)
 		}
@@ -251,6 +257,9 @@ func remove(s *State, cg *cgroups.Manager) error {
 	}
 	if s.layer || s.Detached {
 		errs = append(errs, os.RemoveAll(filepath.Join(containersDir(s.Root), s.ID)))
+	}
+	if err := os.RemoveAll(runDir(s.ID)); err != nil {
+		errs = append(errs, err)
 	}
 	name := nameFile(s.Root, s.Name)
 	if id, _ := os.ReadFile(name); string(id) == s.ID {

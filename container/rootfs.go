@@ -27,11 +27,7 @@ func setUpRootfs(cfg *Config) error {
 		// in UpperDir, so the image never changes and two containers of one
 		// image never see each other's files. (The book used AUFS, which was
 		// never merged into Linux; overlayfs is the mainline equivalent.)
-		// volatile: the layer is thrown away when the container ends, so
-		// overlayfs need not sync it to disk, which it otherwise does for the
-		// whole upper file system at unmount (README, Performance).
-		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,volatile", cfg.LowerDir, cfg.UpperDir, cfg.WorkDir)
-		if err := mount("overlay", newRoot, "overlay", 0, opts); err != nil {
+		if err := mountOverlay(cfg, mount); err != nil {
 			return err
 		}
 	} else {
@@ -475,6 +471,25 @@ func makeMountPoint(root *os.Root, path string, dir bool) error {
 
 // mount is unix.Mount with the context an error message needs, and the
 // info-level log line that lets a student watch each step.
+// mountOverlay mounts the container's overlay on cfg.Rootfs. A layer
+// thrown away when the container ends (cfg.Volatile) is mounted
+// "volatile": overlayfs then need not make it durable, which it otherwise
+// does at unmount by syncing the whole file system the upper directory is
+// on, everyone's dirty pages included (README, Performance). A kernel
+// without the option (before 5.10) refuses it with EINVAL: the layer is
+// then mounted as any other.
+func mountOverlay(cfg *Config, mount func(source, target, fstype string, flags uintptr, data string) error) error {
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", cfg.LowerDir, cfg.UpperDir, cfg.WorkDir)
+	if cfg.Volatile {
+		err := mount("overlay", cfg.Rootfs, "overlay", 0, opts+",volatile")
+		if !errors.Is(err, unix.EINVAL) {
+			return err
+		}
+		log.Info("overlayfs refuses volatile (Linux before 5.10): the layer is mounted durable")
+	}
+	return mount("overlay", cfg.Rootfs, "overlay", 0, opts)
+}
+
 func mount(source, target, fstype string, flags uintptr, data string) error {
 	log.Infof("mount %s on %s (type %q, flags %#x, %q)", source, target, fstype, flags, data)
 	if err := unix.Mount(source, target, fstype, flags, data); err != nil {

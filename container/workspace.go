@@ -21,8 +21,13 @@ import (
 //     flock'ed by its owner for as long as the container lives. On /run
 //     (a tmpfs on most systems) it costs no disk writes, and a reboot,
 //     which ends every container, clears it too;
-//   - with an image or --rootfs, its layer directory, ROOT/containers/ID:
-//     the overlay's upper, work and merged directories and its /etc files.
+//   - with an image or --rootfs, its run files, /run/mydocker/.work/ID:
+//     the overlay's merged directory (a mount point only) and the /etc
+//     files init binds over the image's. They die with the run, and on a
+//     tmpfs they cost no disk work;
+//   - with an image, its layer directory, ROOT/containers/ID: the
+//     overlay's upper and work directories, the container's own files
+//     (and a detached container's log).
 //
 // The overlay itself is mounted by init, inside the container's own mount
 // namespace, so it never appears in the host's mount table and vanishes
@@ -30,11 +35,12 @@ import (
 // killed mydocker is these directories; the lock, which the kernel drops
 // when its holder dies, tells a live container from a stale one.
 type Workspace struct {
-	ID    string
-	Dir   string   // ROOT/containers/ID, "" without a layer
-	Image string   // the image's name, "" for --rootfs or the host's files
-	state *os.File // /run/mydocker/ID, open and locked
-	name  *os.File // its name file, open and locked (reserveName)
+	ID     string
+	Dir    string   // ROOT/containers/ID, "" without a layer
+	RunDir string   // /run/mydocker/.work/ID, "" on the host's files
+	Image  string   // the image's name, "" for --rootfs or the host's files
+	state  *os.File // /run/mydocker/ID, open and locked
+	name   *os.File // its name file, open and locked (reserveName)
 }
 
 // publish makes the file path: made under a temporary name (".new-..."
@@ -171,11 +177,16 @@ func NewID() (string, error) {
 // NewWorkspace makes and locks the state file of the container s, after
 // removing what containers whose mydocker was killed left; s's name must
 // not be a live container's of the same root. With layer, it makes the
-// overlay's directories for s.Image too. The lock is held until Remove, or
-// until mydocker dies, when the kernel drops it. again is start's: the
-// container s exists, exited, and runs again on its layer.
-func NewWorkspace(root string, s *State, layer, again bool) (w *Workspace, err error) {
+// overlay's directories for s.Image too, and with runFiles (image or
+// --rootfs) the run files' directory. The lock is held until the
+// container's teardown, or until mydocker dies, when the kernel drops it.
+// again is start's: the container s exists, exited, and runs again on its
+// layer.
+func NewWorkspace(root string, s *State, layer, runFiles, again bool) (w *Workspace, err error) {
 	w = &Workspace{ID: s.ID}
+	if runFiles {
+		w.RunDir = runDir(s.ID)
+	}
 	if layer || s.Detached {
 		// A detached container keeps its log there too.
 		w.Dir = filepath.Join(containersDir(root), s.ID)
@@ -199,18 +210,27 @@ func NewWorkspace(root string, s *State, layer, again bool) (w *Workspace, err e
 	} else if err := os.MkdirAll(RuntimeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create container state: %w", err)
 	}
+	place := os.Link // a new container's state file must not exist yet
 	if again {
-		old, err := takeOver(s.ID)
+		old, err := startable(s.ID)
 		if err != nil {
 			return nil, err
 		}
 		s.Created = old.Created
+		place = os.Rename // over the exited one's, in one step
 	}
 	if w.name, err = reserveName(root, s.Name, s.ID, w.Dir != ""); err != nil {
 		return nil, err
 	}
 	defer func() {
-		if err != nil {
+		switch {
+		case err == nil:
+		case again && w.state != nil:
+			// start could not run it: it stays, exited, with its layer.
+			w.Ended(s, StatusRuntimeError)
+		case again:
+			w.close() // its old state file is untouched
+		default:
 			remove(s, nil)
 			w.close()
 		}
@@ -220,9 +240,17 @@ func NewWorkspace(root string, s *State, layer, again bool) (w *Workspace, err e
 	w.state, err = publish(statePath(s.ID), func(f *os.File) error {
 		w.state = f
 		return w.writeState(s)
-	}, os.Link)
+	}, place)
 	if err != nil {
 		return nil, fmt.Errorf("create container state: %w", err)
+	}
+	if w.RunDir != "" {
+		if err := os.MkdirAll(w.RunDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create container run files: %w", err)
+		}
+		if err := os.Mkdir(w.RunPath("merged"), 0o755); err != nil && !os.IsExist(err) {
+			return nil, fmt.Errorf("create container run files: %w", err)
+		}
 	}
 	if w.Dir == "" {
 		return w, nil
@@ -244,7 +272,7 @@ func NewWorkspace(root string, s *State, layer, again bool) (w *Workspace, err e
 			return nil, fmt.Errorf("container layer: %w", err)
 		}
 	}
-	for _, sub := range []string{"upper", "work", "merged"} {
+	for _, sub := range []string{"upper", "work"} {
 		if err := os.Mkdir(w.Path(sub), 0o755); err != nil && !(again && os.IsExist(err)) {
 			return nil, fmt.Errorf("create container layer: %w", err)
 		}
@@ -252,16 +280,12 @@ func NewWorkspace(root string, s *State, layer, again bool) (w *Workspace, err e
 	return w, nil
 }
 
-// takeOver removes the state file of the exited container id, which is
-// about to run again under a new one. The caller holds the containers lock.
-func takeOver(id string) (*State, error) {
-	path := statePath(id)
-	s, held := readState(path)
+// startable returns the state of the exited detached container id, which
+// is about to run again. The caller holds the containers lock.
+func startable(id string) (*State, error) {
+	s, held := readState(statePath(id))
 	if held || s == nil || !s.Detached {
 		return nil, fmt.Errorf("container %s cannot start: it is running or not a detached one", id)
-	}
-	if err := os.Remove(path); err != nil {
-		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
 	return s, nil
 }
@@ -319,6 +343,12 @@ func scanContainers(root string) ([]*State, error) {
 			}
 		}
 	}
+	runs, _ := os.ReadDir(filepath.Join(RuntimeDir, ".work"))
+	for _, e := range runs {
+		if _, err := os.Lstat(statePath(e.Name())); os.IsNotExist(err) {
+			removeStalePath(runDir(e.Name()))
+		}
+	}
 	layers, _ := os.ReadDir(containersDir(root))
 	for _, e := range layers {
 		if e.IsDir() && !alive[e.Name()] {
@@ -357,6 +387,11 @@ func removeStalePath(path string) {
 // Path is a file or directory in the container's layer directory.
 func (w *Workspace) Path(name string) string { return filepath.Join(w.Dir, name) }
 
+// RunPath is a file or directory among the container's run files.
+func (w *Workspace) RunPath(name string) string { return filepath.Join(w.RunDir, name) }
+
+func runDir(id string) string { return filepath.Join(RuntimeDir, ".work", id) }
+
 // WriteEtcFiles writes the hostname, hosts and resolv.conf that init
 // bind-mounts into the container's /etc (bind mounts, as docker does, so
 // that they work on a read-only root too).
@@ -377,7 +412,7 @@ func (w *Workspace) WriteEtcFiles(hostname, ip string) error {
 		"resolv.conf": string(resolv),
 	}
 	for name, content := range files {
-		if err := os.WriteFile(w.Path(name), []byte(content), 0o644); err != nil {
+		if err := os.WriteFile(w.RunPath(name), []byte(content), 0o644); err != nil {
 			return fmt.Errorf("write container /etc/%s: %w", name, err)
 		}
 	}

@@ -74,6 +74,9 @@ func (s *Store) unpackAs(name string, r io.Reader, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := addEtcMountPoints(rootfs); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(staging, "size"), []byte(strconv.FormatInt(size, 10)+"\n"), 0o644); err != nil {
 		return err
 	}
@@ -88,6 +91,36 @@ func (s *Store) unpackAs(name string, r io.Reader, cfg Config) (err error) {
 			return fmt.Errorf("image %q already exists (remove it with 'mydocker rmi %s')", name, name)
 		}
 		return err
+	}
+	return nil
+}
+
+// addEtcMountPoints makes /etc/hostname, /etc/hosts and /etc/resolv.conf
+// (empty) where the image has none, as docker's images have them: each run
+// binds its own over them, and a missing one would be made in every
+// container's layer, copying /etc up, and deleted again at its end.
+func addEtcMountPoints(rootfs string) error {
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if fi, err := root.Lstat("etc"); errors.Is(err, fs.ErrNotExist) {
+		if err := root.Mkdir("etc", 0o755); err != nil {
+			return fmt.Errorf("image /etc: %w", err)
+		}
+	} else if err != nil || !fi.IsDir() {
+		return nil // not a plain directory: left to run, as it is
+	}
+	for _, name := range []string{"hostname", "hosts", "resolv.conf"} {
+		if _, err := root.Lstat("etc/" + name); !errors.Is(err, fs.ErrNotExist) {
+			continue // there already (a link too: run resolves it in the root)
+		}
+		f, err := root.OpenFile("etc/"+name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("image /etc/%s: %w", name, err)
+		}
+		f.Close()
 	}
 	return nil
 }

@@ -109,6 +109,7 @@ func TestMain(m *testing.M) {
 		// Made by the tests' containers: leave the host as it was.
 		os.Remove(filepath.Join(container.RuntimeDir, ".lock"))
 		os.Remove(filepath.Join(container.RuntimeDir, ".names"))
+		os.Remove(filepath.Join(container.RuntimeDir, ".work"))
 		os.Remove(container.RuntimeDir) // only if empty
 	}
 	os.Exit(code)

@@ -37,10 +37,10 @@ func checkNoWorkspaceLeft(t *testing.T) {
 
 func checkNoContainerDirs(t *testing.T, root string) {
 	t.Helper()
-	for _, dir := range []string{filepath.Join(root, "containers"), container.RuntimeDir, filepath.Join(container.RuntimeDir, ".names")} {
+	for _, dir := range []string{filepath.Join(root, "containers"), container.RuntimeDir, filepath.Join(container.RuntimeDir, ".names"), filepath.Join(container.RuntimeDir, ".work")} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			if e.Name() != ".lock" && e.Name() != ".names" {
+			if e.Name() != ".lock" && e.Name() != ".names" && e.Name() != ".work" {
 				t.Errorf("container directory left behind: %s", filepath.Join(dir, e.Name()))
 			}
 		}
@@ -426,5 +426,32 @@ func TestConcurrentImportsOfOneName(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".import-") {
 			t.Errorf("staging directory left behind: %s", e.Name())
 		}
+	}
+}
+
+// TestLayerVolatileOnlyWhenThrownAway: a foreground container's layer
+// goes with it, and is mounted volatile (no sync of the disk at its end); a
+// detached container's is kept for commit and start, and is durable.
+func TestLayerVolatileOnlyWhenThrownAway(t *testing.T) {
+	needImage(t)
+	rootMount := func(out string) string {
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) > 4 && f[4] == "/" {
+				return line
+			}
+		}
+		t.Fatalf("no / in the container's mountinfo:\n%s", out)
+		return ""
+	}
+	fg := rootMount(mustRun(t, "run", "busybox", "cat", "/proc/self/mountinfo"))
+	if !strings.Contains(fg, "volatile") {
+		t.Errorf("a foreground container's layer is not mounted volatile: %s", fg)
+	}
+	id := strings.TrimSpace(mustRun(t, "run", "-d", "busybox", "sleep", "1000"))
+	t.Cleanup(func() { run(t, nil, "rm", "-f", id) })
+	waitStatus(t, id, "Up ")
+	bg := rootMount(mustRun(t, "exec", id, "cat", "/proc/self/mountinfo"))
+	if strings.Contains(bg, "volatile") {
+		t.Errorf("a detached container's layer, kept for commit and start, is mounted volatile: %s", bg)
 	}
 }
