@@ -7,10 +7,12 @@
 #      same namespaces (UTS, PID, mount, net, IPC) and a fresh /proc;
 #   2. image: `mydocker run busybox /bin/true` (overlay, pivot_root, /dev)
 #      vs crun and runc on an OCI bundle of the same busybox rootfs;
-#   3. N containers started at once (N = 1, 10, 50, 100), wall time;
-#   4. lifecycle: exec into a running container (next to nsenter -a), and
+#   3. image mode on a busy disk: 100 runs while a writer of the bench's
+#      own dirties 16 MB every 100 ms, next to 100 on the quiet disk;
+#   4. N containers started at once (N = 1, 10, 50, 100), wall time;
+#   5. lifecycle: exec into a running container (next to nsenter -a), and
 #      run -d + rm -f (next to a foreground run);
-#   5. peak RSS (GNU time's %M: the largest of the process and its children).
+#   6. peak RSS (GNU time's %M: the largest of the process and its children).
 #
 # Environment: RUNS (default 200), OUT (default .bench/).
 set -euo pipefail
@@ -46,14 +48,14 @@ ns_unshare="unshare -fpmuin --mount-proc /bin/true"
 ns_bwrap="bwrap --unshare-pid --unshare-uts --unshare-ipc --unshare-net --dev-bind / / --proc /proc /bin/true"
 hf() { hyperfine -N --warmup 20 --style none "$@" >/dev/null; }
 
-echo "bench: 1/5 host filesystem ($runs runs each)" >&2
+echo "bench: 1/6 host filesystem ($runs runs each)" >&2
 hf --runs "$runs" --export-json "$out/host.json" \
   -n "mydocker run /bin/true" "$md run /bin/true" \
   -n "unshare -fpmuin --mount-proc" "$ns_unshare" \
   -n "bwrap (same namespaces)" "$ns_bwrap" \
   -n "bare Go re-exec (yardstick)" "$bare"
 
-echo "bench: 2/5 image mode ($runs runs each)" >&2
+echo "bench: 2/6 image mode ($runs runs each)" >&2
 # crun refuses this host's hybrid cgroup layout (v1 plus an empty cgroup2 at
 # /sys/fs/cgroup/unified): all three run in a mount namespace of their own
 # where that mount is gone, so they see the same host.
@@ -64,7 +66,20 @@ unshare -m --propagation private sh -c '
     -n "crun run (same rootfs)" "crun run -b $1/bundle bench-crun" \
     -n "runc run (same rootfs)" "runc run -b $1/bundle bench-runc"' "$runs" "$out" "$md" >/dev/null
 
-echo "bench: 3/5 N at once" >&2
+echo "bench: 3/6 image mode on a busy disk (100 runs each)" >&2
+# A container's layer is on the same disk as the writer's file. Without
+# overlayfs's volatile option, each container's end would sync the whole
+# file system, the writer's dirty pages included.
+hf --runs 100 --export-json "$out/quiet.json" -n "quiet" "$md --root $root run busybox /bin/true"
+( while :; do dd if=/dev/zero of="$out/busy.bin" bs=1M count=16 conv=notrunc status=none; sleep 0.1; done ) &
+writer=$!
+trap 'kill $writer 2>/dev/null; rm -f "$out/busy.bin"; true' EXIT
+hf --runs 100 --export-json "$out/busy.json" -n "busy" "$md --root $root run busybox /bin/true"
+kill $writer; wait $writer 2>/dev/null || true
+trap - EXIT
+rm -f "$out/busy.bin"
+
+echo "bench: 4/6 N at once" >&2
 for n in 1 10 50 100; do
   r=$(( n >= 50 ? 20 : 50 ))
   many() { echo "sh -c 'for i in \$(seq $n); do $1 & done; wait'"; }
@@ -75,13 +90,13 @@ for n in 1 10 50 100; do
     -n "bare Go re-exec x$n" "$(many "$bare")" >/dev/null
 done
 
-echo "bench: 4/5 lifecycle: run -d + rm -f, exec" >&2
+echo "bench: 5/6 lifecycle: run -d + rm -f, exec" >&2
 # exec into one running container, next to nsenter(1) entering the same
 # namespaces (no cgroup, no confinement: the floor), and the foreground
 # run for scale.
 cid=$("$md" --root "$root" run -d busybox sleep 100000)
 # Removed however the bench ends (a failed row stops it: set -e).
-trap '"$md" --root "$root" rm -f "$cid" >/dev/null 2>&1' EXIT
+trap '"$md" --root "$root" rm -f "$cid" >/dev/null 2>&1 || true' EXIT
 cpid=$("$md" --root "$root" ps | awk -v id="$cid" '$1 == id {print $(NF-1)}')
 hf --runs "$runs" --export-json "$out/lifecycle.json" \
   -n "mydocker exec CONTAINER /bin/true" "$md --root $root exec $cid /bin/true" \
@@ -89,8 +104,9 @@ hf --runs "$runs" --export-json "$out/lifecycle.json" \
   -n "mydocker run -d busybox true + rm -f" "sh -c 'exec $md --root $root rm -f \$($md --root $root run -d busybox true)'" \
   -n "mydocker run busybox true (foreground)" "$md --root $root run busybox true"
 "$md" --root "$root" rm -f "$cid" >/dev/null
+trap - EXIT
 
-echo "bench: 5/5 peak RSS" >&2
+echo "bench: 6/6 peak RSS" >&2
 rss() { # median of 21 runs of GNU time's %M, in KiB
   for _ in $(seq 21); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
 }
@@ -127,5 +143,15 @@ for n in (1, 10, 50, 100):
     rows(f"{out}/many-{n}.json", "unshare")
 print()
 print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows), to nsenter (lifecycle rows).")
+print()
+def pct(times, p):
+    times = sorted(times)
+    return times[min(len(times) - 1, int(round(p / 100 * (len(times) - 1))))]
+quiet = json.load(open(f"{out}/quiet.json"))["results"][0]
+busy = json.load(open(f"{out}/busy.json"))["results"][0]
+print("| mydocker run busybox /bin/true, 100 runs | median ms | p95 ms | max ms | p95 / quiet median |")
+print("|---|---|---|---|---|")
+for name, r in (("quiet disk", quiet), ("busy disk (16 MB written every 100 ms)", busy)):
+    print(f"| {name} | {r['median']*1e3:.2f} | {pct(r['times'], 95)*1e3:.2f} | {max(r['times'])*1e3:.2f} | {pct(r['times'], 95)/quiet['median']:.2f}x |")
 PY
 echo "bench: results in $out (table.md, *.json)" >&2
