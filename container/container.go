@@ -249,7 +249,8 @@ func remove(s *State, cg *cgroups.Manager) error {
 	var errs []error
 	if cg != nil {
 		errs = append(errs, cg.Destroy())
-	} else if len(s.Limits) > 0 {
+	} else if len(s.Limits) > 0 || s.layer {
+		// Its limits, or an image's device rules.
 		cgroups.RemoveLeft(cgroups.Prefix + s.ID)
 	}
 	if s.Network != "" {

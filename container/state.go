@@ -118,6 +118,9 @@ func humanDuration(d time.Duration) string {
 func (w *Workspace) Ended(s *State, status int) error {
 	s.Exited, s.ExitCode, s.FinishedAt = true, status, time.Now()
 	err := w.writeState(s)
+	if err == nil && s.Detached && w.Dir != "" {
+		err = w.saveDurable(s)
+	}
 	w.state.Close()
 	w.state = nil
 	if w.name != nil {
@@ -139,6 +142,45 @@ func (w *Workspace) Started(s *State, pid int) error {
 // container for one being made.
 func (w *Workspace) writeState(s *State) error {
 	s.layer = w.Dir != ""
+	data, err := s.encode()
+	if err != nil {
+		return err
+	}
+	// Over the old content, without truncating it first: ext4 writes out a
+	// file truncated to zero at once (its auto_da_alloc), which made
+	// removing it cost half a millisecond. What an older, longer content
+	// leaves after the end record is never read.
+	if _, err := w.state.WriteAt(data, 0); err != nil {
+		return fmt.Errorf("container state: %w", err)
+	}
+	return nil
+}
+
+// saveDurable copies a detached container's state into its directory on
+// disk, ROOT/containers/ID/state, where a reboot, which clears /run, does
+// not reach it (restoreAfterReboot).
+func (w *Workspace) saveDurable(s *State) error {
+	data, err := s.encode()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(w.Path(durableState), os.O_CREATE|os.O_WRONLY, 0o600)
+	if err == nil {
+		_, err = f.WriteAt(data, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("container state on disk: %w", err)
+	}
+	return nil
+}
+
+const durableState = "state"
+
+// encode is the state as records (records.go).
+func (s *State) encode() ([]byte, error) {
 	r := &records{what: "container state"}
 	r.add("id", s.ID)
 	r.add("root", s.Root)
@@ -183,16 +225,9 @@ func (w *Workspace) writeState(s *State) error {
 	r.add("pid-start", strconv.FormatUint(s.PidStart, 10))
 	r.add("end", "")
 	if r.err != nil {
-		return r.err
+		return nil, r.err
 	}
-	// Over the old content, without truncating it first: ext4 writes out a
-	// file truncated to zero at once (its auto_da_alloc), which made
-	// removing it cost half a millisecond. What an older, longer content
-	// leaves after the end record is never read.
-	if _, err := w.state.WriteAt(r.buf.Bytes(), 0); err != nil {
-		return fmt.Errorf("container state: %w", err)
-	}
-	return nil
+	return r.buf.Bytes(), nil
 }
 
 // Alive reports whether the container's PID 1 is still the process that
@@ -337,6 +372,7 @@ func processStart(pid int) (uint64, error) {
 // the container died with it): it is left out, and the next run removes
 // its directory.
 func List(root string) ([]*State, error) {
+	restoreAfterReboot(root, false)
 	entries, err := os.ReadDir(RuntimeDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

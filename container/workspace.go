@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	log "github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -142,7 +143,16 @@ func containersDir(root string) string { return filepath.Join(root, "containers"
 
 // RuntimeDir holds the state file of every running container, whatever
 // its --root (the file says which), as /run/runc does runc's.
-const RuntimeDir = "/run/mydocker"
+// MYDOCKER_RUNTIME_DIR (an absolute path) puts it elsewhere: the tests use
+// it to show what a reboot, which clears /run, leaves.
+var RuntimeDir = runtimeDir()
+
+func runtimeDir() string {
+	if dir := os.Getenv("MYDOCKER_RUNTIME_DIR"); filepath.IsAbs(dir) {
+		return filepath.Clean(dir)
+	}
+	return "/run/mydocker"
+}
 
 // lockContainers takes /run/mydocker/.lock, which serialises making a container's
 // directories with cleaning stale ones: without it, a cleaner could take
@@ -204,6 +214,7 @@ func NewWorkspace(root string, s *State, layer, runFiles, again bool) (w *Worksp
 			return nil, err
 		}
 		defer unlock()
+		restoreAfterReboot(root, true)
 		if _, err := scanContainers(root); err != nil {
 			return nil, err
 		}
@@ -262,7 +273,7 @@ func NewWorkspace(root string, s *State, layer, runFiles, again bool) (w *Worksp
 		return nil, fmt.Errorf("create container layer: %w", err)
 	}
 	if !layer {
-		return w, nil
+		return w, w.saveDurable(s) // a detached one on the host's files: its log and state
 	}
 	if again {
 		// overlayfs leaves its work directory unusable for a new mount
@@ -277,7 +288,69 @@ func NewWorkspace(root string, s *State, layer, runFiles, again bool) (w *Worksp
 			return nil, fmt.Errorf("create container layer: %w", err)
 		}
 	}
-	return w, nil
+	return w, w.saveDurable(s)
+}
+
+// restoreAfterReboot puts back the detached containers a reboot took out
+// of RuntimeDir: /run is a tmpfs a reboot clears, but their layers, logs
+// and states are on disk (saveDurable). The first mydocker of a boot to use
+// root does it, once (a marker in RuntimeDir says it is done); each comes
+// back exited, as docker shows them: with its own status if it had ended,
+// else 255 (the reboot ended it). locked says the caller holds the
+// containers lock.
+func restoreAfterReboot(root string, locked bool) {
+	h := fnv.New64a()
+	h.Write([]byte(root))
+	marker := filepath.Join(RuntimeDir, fmt.Sprintf(".restored-%016x", h.Sum64()))
+	if _, err := os.Stat(marker); err == nil {
+		return
+	}
+	layers, err := os.ReadDir(containersDir(root))
+	if err != nil {
+		return // nothing kept under root: nothing to restore, now or later
+	}
+	if !locked {
+		unlock, err := lockContainers()
+		if err != nil {
+			return
+		}
+		defer unlock()
+		if _, err := os.Stat(marker); err == nil {
+			return // another did it meanwhile
+		}
+	}
+	for _, e := range layers {
+		if _, err := os.Lstat(statePath(e.Name())); err == nil {
+			continue // known to this boot
+		}
+		s, _ := readState(LayerPath(root, e.Name(), durableState))
+		if s == nil || !s.Detached || s.ID != e.Name() || s.Root != root {
+			continue // the next scan removes it
+		}
+		if !s.Exited {
+			s.Exited, s.ExitCode, s.FinishedAt = true, 255, time.Now()
+		}
+		s.Pid, s.PidStart, s.IPAddress = 0, 0, ""
+		data, err := s.encode()
+		if err != nil {
+			continue
+		}
+		write := func(data []byte) func(*os.File) error {
+			return func(f *os.File) error { _, err := f.Write(data); return err }
+		}
+		f, err := publish(statePath(s.ID), write(data), os.Link)
+		if err != nil {
+			continue
+		}
+		f.Close()
+		if err := os.MkdirAll(filepath.Dir(nameFile(root, s.Name)), 0o700); err == nil {
+			if f, err := publish(nameFile(root, s.Name), write([]byte(s.ID)), os.Link); err == nil {
+				f.Close()
+			}
+		}
+		log.Infof("restored container %s (%s), kept on disk across a reboot", s.Name, s.ID)
+	}
+	os.WriteFile(marker, nil, 0o600)
 }
 
 // startable returns the state of the exited detached container id, which
@@ -452,6 +525,7 @@ func CleanStale(root string) (inUse map[string]bool, err error) {
 		return nil, err
 	}
 	defer unlock()
+	restoreAfterReboot(root, true)
 	live, err := scanContainers(root)
 	if err != nil {
 		return nil, err

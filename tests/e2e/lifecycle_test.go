@@ -447,3 +447,64 @@ func TestRunDetachedWithTerminalLogsIt(t *testing.T) {
 		mustRun(t, "rm", id)
 	}
 }
+
+// TestDetachedContainersComeBackAfterAReboot: a reboot ends every
+// container and clears /run, where mydocker keeps its runtime state; the
+// detached containers' layers, logs and states are on disk, and come back
+// exited, as docker's do. The test has a runtime directory and a store of
+// its own, and makes the "reboot" as the kernel would: the running
+// container's monitor (and with it the container) killed, the runtime
+// directory gone.
+func TestDetachedContainersComeBackAfterAReboot(t *testing.T) {
+	needImage(t)
+	runDir := filepath.Join(t.TempDir(), "run")
+	t.Setenv("MYDOCKER_RUNTIME_DIR", runDir)
+	t.Setenv("MYDOCKER_ROOT", t.TempDir())
+	mustRun(t, "import", "--change", `CMD ["sh"]`, imageTarball(), "busybox")
+	kept := strings.TrimSpace(mustRun(t, "run", "-d", "--name", "kept", "busybox", "sh", "-c", "echo data >> /f; wc -l < /f; exit 3"))
+	waitStatus(t, kept, `Exited \(3\)`)
+	up := strings.TrimSpace(mustRun(t, "run", "-d", "--name", "up", "busybox", "sleep", "1000"))
+	row := strings.Fields(waitStatus(t, up, `Up `))
+	pid, _ := strconv.Atoi(row[len(row)-2])
+	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	monitor, _ := strconv.Atoi(strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))[1])
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", monitor)); !strings.HasPrefix(string(cmdline), "mydocker\x00") {
+		t.Fatalf("the container's parent %d is not its monitor: %q", monitor, cmdline)
+	}
+	// The reboot.
+	syscall.Kill(monitor, syscall.SIGKILL)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("the container outlived its killed monitor")
+		}
+	}
+	if err := os.RemoveAll(runDir); err != nil {
+		t.Fatal(err)
+	}
+
+	waitStatus(t, kept, `Exited \(3\) .* kept$`)
+	waitStatus(t, up, `Exited \(255\) .* up$`)
+	// Its layer and log are as it left them: it runs again on them.
+	mustRun(t, "start", "kept")
+	waitStatus(t, kept, `Exited \(3\)`)
+	if logs := strings.Fields(mustRun(t, "logs", "kept")); strings.Join(logs, " ") != "1 2" {
+		t.Errorf("logs after a start across the reboot: %q, want 1 then 2 (the layer and the log kept)", logs)
+	}
+	// Names are taken again, and rm removes all.
+	expectFailure(t, run(t, nil, "run", "-d", "--name", "up", "busybox", "true"), 125, `container name "up" is in use`)
+	mustRun(t, "rm", "kept", "up")
+	if out := mustRun(t, "ps", "-a"); strings.Count(out, "\n") != 1 {
+		t.Errorf("ps -a after rm:\n%s", out)
+	}
+	checkNoContainerDirs(t, os.Getenv("MYDOCKER_ROOT"))
+	entries, _ := os.ReadDir(runDir)
+	for _, e := range entries {
+		if e.Name() != ".lock" && e.Name() != ".names" && e.Name() != ".work" && !strings.HasPrefix(e.Name(), ".restored-") {
+			t.Errorf("left in the runtime directory: %s", e.Name())
+		}
+	}
+}
