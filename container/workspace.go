@@ -293,21 +293,26 @@ func NewWorkspace(root string, s *State, layer, runFiles, again bool) (w *Worksp
 
 // restoreAfterReboot puts back the detached containers a reboot took out
 // of RuntimeDir: /run is a tmpfs a reboot clears, but their layers, logs
-// and states are on disk (saveDurable). The first mydocker of a boot to use
-// root does it, once (a marker in RuntimeDir says it is done); each comes
-// back exited, as docker shows them: with its own status if it had ended,
-// else 255 (the reboot ended it). locked says the caller holds the
+// and states are on disk (saveDurable). A container directory with no
+// state file in RuntimeDir can only be from before a reboot (a state file
+// is made before the directory and removed after it); each comes back
+// exited, as docker shows them: with its own status if it had ended, else
+// 255 (the reboot ended it). What is not a detached container's is left to
+// scanContainers, which removes it. locked says the caller holds the
 // containers lock.
 func restoreAfterReboot(root string, locked bool) {
-	h := fnv.New64a()
-	h.Write([]byte(root))
-	marker := filepath.Join(RuntimeDir, fmt.Sprintf(".restored-%016x", h.Sum64()))
-	if _, err := os.Stat(marker); err == nil {
-		return
-	}
 	layers, err := os.ReadDir(containersDir(root))
 	if err != nil {
-		return // nothing kept under root: nothing to restore, now or later
+		return
+	}
+	var lost []os.DirEntry
+	for _, e := range layers {
+		if _, err := os.Lstat(statePath(e.Name())); e.IsDir() && os.IsNotExist(err) {
+			lost = append(lost, e)
+		}
+	}
+	if len(lost) == 0 {
+		return
 	}
 	if !locked {
 		unlock, err := lockContainers()
@@ -315,13 +320,10 @@ func restoreAfterReboot(root string, locked bool) {
 			return
 		}
 		defer unlock()
-		if _, err := os.Stat(marker); err == nil {
-			return // another did it meanwhile
-		}
 	}
-	for _, e := range layers {
+	for _, e := range lost {
 		if _, err := os.Lstat(statePath(e.Name())); err == nil {
-			continue // known to this boot
+			continue // put back meanwhile
 		}
 		s, _ := readState(LayerPath(root, e.Name(), durableState))
 		if s == nil || !s.Detached || s.ID != e.Name() || s.Root != root {
@@ -350,7 +352,6 @@ func restoreAfterReboot(root string, locked bool) {
 		}
 		log.Infof("restored container %s (%s), kept on disk across a reboot", s.Name, s.ID)
 	}
-	os.WriteFile(marker, nil, 0o600)
 }
 
 // startable returns the state of the exited detached container id, which

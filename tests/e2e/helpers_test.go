@@ -110,10 +110,6 @@ func TestMain(m *testing.M) {
 		os.Remove(filepath.Join(container.RuntimeDir, ".lock"))
 		os.Remove(filepath.Join(container.RuntimeDir, ".names"))
 		os.Remove(filepath.Join(container.RuntimeDir, ".work"))
-		markers, _ := filepath.Glob(filepath.Join(container.RuntimeDir, ".restored-*"))
-		for _, m := range markers {
-			os.Remove(m)
-		}
 		os.Remove(container.RuntimeDir) // only if empty
 	}
 	os.Exit(code)

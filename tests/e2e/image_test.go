@@ -40,7 +40,7 @@ func checkNoContainerDirs(t *testing.T, root string) {
 	for _, dir := range []string{filepath.Join(root, "containers"), container.RuntimeDir, filepath.Join(container.RuntimeDir, ".names"), filepath.Join(container.RuntimeDir, ".work")} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			if e.Name() != ".lock" && e.Name() != ".names" && e.Name() != ".work" && !strings.HasPrefix(e.Name(), ".restored-") {
+			if e.Name() != ".lock" && e.Name() != ".names" && e.Name() != ".work" {
 				t.Errorf("container directory left behind: %s", filepath.Join(dir, e.Name()))
 			}
 		}
