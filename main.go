@@ -62,6 +62,7 @@ func main() {
 		imagesCommand,
 		rmiCommand,
 		networkCommand,
+		checkCommand,
 	}
 	app.Flags = []cli.Flag{
 		cli.StringFlag{

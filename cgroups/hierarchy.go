@@ -212,3 +212,36 @@ func Of(pid int) (tasks []string, unified string, err error) {
 	}
 	return tasks, "", nil
 }
+
+// Host is what `mydocker check` says of this host's cgroups.
+type Host struct {
+	Version     int             // 1 or 2
+	Hybrid      bool            // v1 controllers beside an empty cgroup2 tree
+	Controllers map[string]bool // those mydocker can use
+	// Parents are the directories mydocker makes its cgroups in (its own
+	// cgroup in each hierarchy), by controller ("" on v2: one for all).
+	Parents map[string]string
+}
+
+// Describe reads this host's cgroup layout and mydocker's place in it.
+func Describe() (*Host, error) {
+	h, err := detect()
+	if err != nil {
+		return nil, err
+	}
+	have, err := h.available()
+	if err != nil {
+		return nil, err
+	}
+	host := &Host{Version: h.Version(), Controllers: have, Parents: map[string]string{}}
+	if h.unified != "" {
+		host.Parents[""] = h.self
+	} else {
+		for c, dir := range h.v1 {
+			host.Parents[c] = dir
+		}
+		mounts, _ := os.ReadFile("/proc/self/mountinfo")
+		eachMount(string(mounts), func(_, qf []string) { host.Hybrid = host.Hybrid || qf[0] == "cgroup2" })
+	}
+	return host, nil
+}
