@@ -63,6 +63,7 @@ func main() {
 		rmiCommand,
 		networkCommand,
 		checkCommand,
+		completionCommand,
 	}
 	app.Flags = []cli.Flag{
 		cli.StringFlag{
