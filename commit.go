@@ -38,6 +38,7 @@ func commitContainer(s *container.State, name string) error {
 		return fmt.Errorf("container %s runs on the host's files or a --rootfs directory: it has no layer of its own to commit", s.Name)
 	}
 	store := image.NewStore(storeRoot)
+	store.Progress = progressOutput()
 	base, err := store.Get(s.Image)
 	if err != nil {
 		return err

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/mydocker/mydocker/image"
+	"github.com/mydocker/mydocker/terminal"
 )
 
 // importImage is `mydocker import [--change ...] TARBALL NAME`.
@@ -18,9 +20,20 @@ func importImage(tarball, name string, changes []string) error {
 	if os.Geteuid() != 0 && storeRoot == image.DefaultRoot {
 		return usageErrorf("import into %s needs root privileges (try sudo, or --root DIR)", storeRoot)
 	}
-	if err := image.NewStore(storeRoot).Import(tarball, name, cfg); err != nil {
+	store := image.NewStore(storeRoot)
+	store.Progress = progressOutput()
+	if err := store.Import(tarball, name, cfg); err != nil {
 		return err
 	}
 	fmt.Println(name)
+	return nil
+}
+
+// progressOutput is where import and commit say how far they are: stderr
+// when it is a terminal; nothing in scripts and pipes.
+func progressOutput() io.Writer {
+	if terminal.IsTerminal(os.Stderr) {
+		return os.Stderr
+	}
 	return nil
 }

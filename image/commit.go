@@ -35,7 +35,8 @@ func (s *Store) Commit(base *Image, upper, name string, skip []string) error {
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeTar(pw, entries)) }()
-	err = s.unpackAs(name, pr, base.Config)
+	err = s.unpackAs(name, s.withProgress(pr, "commit "+name, 0), base.Config)
+	s.endProgress(err == nil)
 	pr.Close()
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)

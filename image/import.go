@@ -44,10 +44,32 @@ func (s *Store) Import(tarball, name string, cfg Config) (err error) {
 		tarball = "standard input"
 	}
 
-	if err := s.unpackAs(name, f, cfg); err != nil {
+	var total int64
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		total = fi.Size()
+	}
+	err = s.unpackAs(name, s.withProgress(f, "import "+name, total), cfg)
+	s.endProgress(err == nil)
+	if err != nil {
 		return fmt.Errorf("import %s: %w", tarball, err)
 	}
 	return nil
+}
+
+// withProgress is r, counted on s.Progress when that is set.
+func (s *Store) withProgress(r io.Reader, label string, total int64) io.Reader {
+	if s.Progress == nil {
+		return r
+	}
+	s.current = &progress{r: r, w: s.Progress, label: label, total: total}
+	return s.current
+}
+
+func (s *Store) endProgress(ok bool) {
+	if s.current != nil {
+		s.current.finish(ok)
+		s.current = nil
+	}
 }
 
 // unpackAs makes the image name from the tarball r, all or nothing: it is

@@ -7,6 +7,7 @@ package image
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,6 +24,10 @@ const DefaultRoot = "/var/lib/mydocker"
 // Store is the image directory under a mydocker root.
 type Store struct {
 	dir string // ROOT/images
+	// Progress, when set (a terminal), is where import and commit say how
+	// far they are.
+	Progress io.Writer
+	current  *progress
 }
 
 // Image is one imported image.

@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"bufio"
-	"github.com/mydocker/mydocker/container"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/mydocker/mydocker/container"
 )
 
 // inImage runs mydocker with the tests' store.
@@ -454,4 +456,29 @@ func TestLayerVolatileOnlyWhenThrownAway(t *testing.T) {
 	if strings.Contains(bg, "volatile") {
 		t.Errorf("a detached container's layer, kept for commit and start, is mounted volatile: %s", bg)
 	}
+}
+
+// TestImportProgressOnlyOnATerminal: import and commit say how far they
+// are on stderr when it is a terminal, and nothing in a pipe.
+func TestImportProgressOnlyOnATerminal(t *testing.T) {
+	needImage(t)
+	s := startSession(t, 24, 80, "import", imageTarball(), "progress-tty")
+	if status := s.wait(); status != 0 {
+		t.Fatalf("import under a terminal: status %d: %q", status, s.output())
+	}
+	if !regexp.MustCompile(`import progress-tty: [0-9.]+[kM]B of [0-9.]+[kM]B \(100%\)`).MatchString(s.output()) {
+		t.Errorf("no progress on a terminal: %q", s.output())
+	}
+	r := run(t, nil, "import", imageTarball(), "progress-pipe")
+	if r.status != 0 || r.stderr != "" || r.stdout != "progress-pipe\n" {
+		t.Errorf("import in a pipe: status %d, stderr %q, stdout %q (want no progress)", r.status, r.stderr, r.stdout)
+	}
+	id := strings.TrimSpace(mustRun(t, "run", "-d", "busybox", "true"))
+	t.Cleanup(func() { run(t, nil, "rm", "-f", id) })
+	waitStatus(t, id, "Exited")
+	c := startSession(t, 24, 80, "commit", id, "progress-commit")
+	if status := c.wait(); status != 0 || !regexp.MustCompile(`commit progress-commit: [0-9.]+[kM]?B`).MatchString(c.output()) {
+		t.Errorf("commit under a terminal: status %d, %q", status, c.output())
+	}
+	mustRun(t, "rmi", "progress-tty", "progress-pipe", "progress-commit")
 }
