@@ -13,6 +13,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/mydocker/mydocker/container"
 	"github.com/mydocker/mydocker/terminal"
+	"github.com/mydocker/mydocker/trace"
 	log "github.com/sirupsen/logrus"
 )
 
@@ -65,6 +66,10 @@ func startMonitor(argv []string, id, name string, again bool) error {
 	// never reach it. stdin, stdout and stderr are /dev/null.
 	monitor.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = monitor.Start()
+	if err == nil {
+		trace.Result("5.1", "the book's detached parent exits and nobody waits for the container; a monitor does", fmt.Sprint(monitor.Process.Pid),
+			"fork and exec a monitor (setsid): mydocker %s", strings.Join(argv, " "))
+	}
 	reportW.Close()
 	if err != nil {
 		return fmt.Errorf("start the monitor: %w", err)

@@ -19,6 +19,7 @@ import (
 	"runtime"
 
 	"github.com/mydocker/mydocker/image"
+	"github.com/mydocker/mydocker/trace"
 	log "github.com/sirupsen/logrus"
 	"github.com/urfave/cli"
 )
@@ -83,6 +84,11 @@ func main() {
 			Value: "json",
 			Usage: "log format: json (as in the book) or text",
 		},
+		cli.BoolFlag{
+			Name:   "trace",
+			Usage:  "print each kernel step on stderr, with the book's section",
+			EnvVar: trace.Env,
+		},
 	}
 	app.Before = setUpLogging
 	app.OnUsageError = usageError
@@ -118,6 +124,11 @@ func setUpLogging(ctx *cli.Context) error {
 		log.SetFormatter(&log.TextFormatter{})
 	default:
 		return usageErrorf("invalid --log-format %q: use json or text", format)
+	}
+	if ctx.GlobalBool("trace") && !trace.On {
+		// Every process of the container (the monitor, init) traces too.
+		trace.On = true
+		os.Setenv(trace.Env, "1")
 	}
 	storeRoot = ctx.GlobalString("root")
 	if !filepath.IsAbs(storeRoot) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mydocker/mydocker/trace"
 	log "github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
@@ -125,7 +126,9 @@ func (m *Manager) Create() (err error) {
 			continue
 		}
 		dir := filepath.Join(m.parent(s.name), m.Name)
-		if err := os.Mkdir(dir, 0o755); err != nil {
+		err := os.Mkdir(dir, 0o755)
+		trace.Step("3.2", "", err, "mkdir %s", dir)
+		if err != nil {
 			return fmt.Errorf("cgroups: create %s: %w", dir, err)
 		}
 		m.dirs[m.key(s.name)] = dir
@@ -158,7 +161,9 @@ func (m *Manager) Create() (err error) {
 		}
 		if s.name == "devices" && m.h.unified != "" {
 			log.Infof("cgroups: attach a device program of %d rules to %s", len(m.Resources.Devices), dir)
-			if err := attachDeviceProgram(dir, m.Resources.Devices); err != nil {
+			err := attachDeviceProgram(dir, m.Resources.Devices)
+			trace.Step(trace.Beyond, "docker's device rules: cgroup v2 has no devices files, an eBPF program instead", err, "bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE, {%d rules})", dir, len(m.Resources.Devices))
+			if err != nil {
 				return err
 			}
 		}
@@ -227,7 +232,13 @@ func writeFile(dir string, f file) error {
 		}
 	}
 	log.Infof("cgroups: write %q to %s", f.value, path)
-	if err := os.WriteFile(path, []byte(f.value), 0o644); err != nil {
+	err := os.WriteFile(path, []byte(f.value), 0o644)
+	section := "3.2"
+	if strings.HasPrefix(f.name, "devices.") {
+		section = trace.Beyond // docker's device rules
+	}
+	trace.Step(section, "", err, "write %s %q", path, f.value)
+	if err != nil {
 		return fmt.Errorf("cgroups: write %q to %s: %w", f.value, path, errors.Unwrap(err))
 	}
 	return nil

@@ -2,10 +2,12 @@ package container
 
 import (
 	"fmt"
+	"strings"
 	"syscall"
 
 	"github.com/mydocker/mydocker/capabilities"
 	"github.com/mydocker/mydocker/seccomp"
+	"github.com/mydocker/mydocker/trace"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,7 +36,12 @@ func confine(cfg *Config) error {
 				errno = err.(unix.Errno)
 			}
 		}
+		var err error
 		if errno != 0 {
+			err = errno
+		}
+		trace.Step(trace.Beyond, "exec never grants more (--security-opt no-new-privileges)", err, "prctl(PR_SET_NO_NEW_PRIVS, 1)")
+		if err != nil {
 			return fmt.Errorf("set no_new_privs: %w", errno)
 		}
 	}
@@ -43,12 +50,16 @@ func confine(cfg *Config) error {
 		if err != nil {
 			return err
 		}
-		if err := seccomp.Load(prog); err != nil {
+		err = seccomp.Load(prog)
+		trace.Step(trace.Beyond, "docker's seccomp profile, compiled to classic BPF", err, "seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, {%d instructions})", len(prog))
+		if err != nil {
 			return err
 		}
 	}
 	if cfg.LimitCapabilities {
-		if err := capabilities.Apply(cfg.Capabilities); err != nil {
+		err := capabilities.Apply(cfg.Capabilities)
+		trace.Step(trace.Beyond, "docker's capability sets; the rest of root's powers go", err, "capset(%s)", strings.Join(cfg.Capabilities, "|"))
+		if err != nil {
 			return err
 		}
 		if cfg.Init {

@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/trace"
 	"golang.org/x/sys/unix"
 )
 
@@ -102,7 +103,9 @@ func (e *ExecProcess) enter() error {
 	}
 	for _, t := range tasks {
 		// cgroup v1: this thread moves itself; what it forks starts there.
-		if err := os.WriteFile(t, []byte("0"), 0o644); err != nil {
+		err := os.WriteFile(t, []byte("0"), 0o644)
+		trace.Step("5.4", "not in the book: exec joins the container's cgroup too", err, "write %s %q", t, "0")
+		if err != nil {
 			return fmt.Errorf("exec: join the container's cgroup: %w", err)
 		}
 	}
@@ -117,12 +120,16 @@ func (e *ExecProcess) enter() error {
 		e.Cmd.SysProcAttr.CgroupFD = int(cg.Fd())
 		e.childFs = append(e.childFs, cg)
 	}
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+	err = unix.Unshare(unix.CLONE_FS)
+	trace.Step("5.4", "setns into a mount namespace needs a filesystem context of one's own: the book does it in C before Go starts", err, "unshare(CLONE_FS)")
+	if err != nil {
 		return fmt.Errorf("exec: unshare the filesystem context: %w", err)
 	}
 	const all = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET |
 		unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP
-	if err := unix.Setns(pidfd, all); err != nil {
+	err = unix.Setns(pidfd, all)
+	trace.Step("5.4", "all at once through a pidfd, which also makes sure the PID still is the container's", err, "setns(pidfd %d of PID %d, %s)", pidfd, s.Pid, trace.CloneFlags(all))
+	if err != nil {
 		return fmt.Errorf("exec: enter the namespaces of container %s: %w", s.Name, err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mydocker/mydocker/trace"
 	log "github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
@@ -104,7 +105,9 @@ func initContainer(status *os.File) *StartError {
 		}
 	}
 	if cfg.Hostname != "" {
-		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+		err := unix.Sethostname([]byte(cfg.Hostname))
+		trace.Step("3.1", "", err, "sethostname(%q)", cfg.Hostname)
+		if err != nil {
 			return startErrorf(StatusRuntimeError, "set hostname %q: %v", cfg.Hostname, err)
 		}
 	}
@@ -144,7 +147,9 @@ func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 	}
 	// exec, not fork: the user's command replaces init and becomes PID 1,
 	// as in the book's `ps -ef` transcript.
+	trace.Result("3.1", "", "...", "execve(%q, %q)", path, cfg.Args)
 	err := unix.Exec(path, cfg.Args, cfg.Env)
+	trace.Step("3.1", "", err, "execve(%q)", path)
 	return execError(cfg.Args[0], err)
 }
 
@@ -158,14 +163,18 @@ func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 // container's own limits.
 func enterCgroup(cfg *Config) error {
 	for _, tasks := range cfg.CgroupTasks {
-		if err := os.WriteFile(tasks, []byte("0"), 0o644); err != nil {
+		err := os.WriteFile(tasks, []byte("0"), 0o644)
+		trace.Step("3.2", "the book's parent writes init's PID; init writing 0 moves itself without an RCU wait", err, "write %s %q", tasks, "0")
+		if err != nil {
 			return fmt.Errorf("join the container's cgroup: %w", err)
 		}
 	}
 	if !cfg.CgroupNS {
 		return nil
 	}
-	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+	err := unix.Unshare(unix.CLONE_NEWCGROUP)
+	trace.Step(trace.Beyond, "a cgroup namespace: /proc/self/cgroup reads /", err, "unshare(CLONE_NEWCGROUP)")
+	if err != nil {
 		return fmt.Errorf("new cgroup namespace: %w", err)
 	}
 	return mountCgroupFS(cfg)
@@ -182,7 +191,9 @@ func enterCgroup(cfg *Config) error {
 // its write end open until the command has started, and the kernel hangs up
 // the read end when the last writer dies.
 func dieWithParent(configPipe *os.File) error {
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+	err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+	trace.Step(trace.Beyond, "the container dies with mydocker, whatever kills it", err, "prctl(PR_SET_PDEATHSIG, SIGKILL)")
+	if err != nil {
 		return fmt.Errorf("set parent-death signal: %w", err)
 	}
 	fds := []unix.PollFd{{Fd: int32(configPipe.Fd()), Events: unix.POLLIN}}
@@ -202,7 +213,9 @@ func dieWithParent(configPipe *os.File) error {
 // pivot_root (runc's CVE-2024-21626 was one such leak). Close-on-exec
 // rather than close: the status pipe must stay open until the exec itself.
 func closeInheritedFds() error {
-	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+	err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	trace.Step(trace.Beyond, "no descriptor of the host's reaches the command", err, "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)")
+	if err != nil {
 		return fmt.Errorf("close inherited descriptors: %w", err)
 	}
 	return nil
@@ -229,7 +242,10 @@ func setUpMounts(cfg *Config) error {
 	// host's /proc showing only the container's processes once it exits:
 	// the book's classic bug. Making the whole tree private first (MS_REC)
 	// cuts every propagation link before anything is mounted.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+	err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "")
+	trace.Step("3.1", "not in the book: / may be shared, and /proc mounted below would replace the host's", err,
+		`mount("", "/", "", MS_REC|MS_PRIVATE, "")`)
+	if err != nil {
 		return fmt.Errorf("make mount tree private: %w", err)
 	}
 	if cfg.Rootfs != "" {
@@ -239,7 +255,7 @@ func setUpMounts(cfg *Config) error {
 	// container's processes. Nothing on it needs to be executed, set-uid
 	// or a device node.
 	const procFlags = unix.MS_NOEXEC | unix.MS_NOSUID | unix.MS_NODEV
-	return mount("proc", "/proc", "proc", procFlags, "")
+	return mount("3.1", "", "proc", "/proc", "proc", procFlags, "")
 }
 
 // lookCommand finds name as a shell would: as it is when it contains a
@@ -314,7 +330,9 @@ func loopbackUp() error {
 		return fmt.Errorf("loopback: %w", err)
 	}
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+	err = unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+	trace.Step(trace.Beyond, "docker brings lo up too", err, `ioctl(SIOCSIFFLAGS, "lo", IFF_UP)`)
+	if err != nil {
 		return fmt.Errorf("loopback up: %w", err)
 	}
 	return nil

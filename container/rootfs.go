@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/trace"
 	log "github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
@@ -32,7 +33,7 @@ func setUpRootfs(cfg *Config) error {
 		}
 	} else {
 		// --rootfs: pivot_root wants new_root to be a mount point.
-		if err := mount(newRoot, newRoot, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		if err := mount("4.1", "pivot_root needs new_root to be a mount point", newRoot, newRoot, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return err
 		}
 	}
@@ -53,18 +54,19 @@ func setUpRootfs(cfg *Config) error {
 		sysFlags = noexec
 	}
 	steps := []struct {
+		section, note                string
 		target, fstype, source, data string
 		flags                        uintptr
 	}{
-		{"proc", "proc", "proc", "", noexec},
+		{"3.1", "", "proc", "proc", "proc", "", noexec},
 		// The new network namespace's view of /sys, read-only.
-		{"sys", "sysfs", "sysfs", "", sysFlags},
+		{trace.Beyond, "docker's /sys: the container's network devices, read-only", "sys", "sysfs", "sysfs", "", sysFlags},
 	}
 	for _, s := range steps {
 		if err := root.MkdirAll(s.target, 0o755); err != nil {
 			return fmt.Errorf("create /%s in the container: %w", s.target, err)
 		}
-		if err := mount(s.source, in(s.target), s.fstype, s.flags, s.data); err != nil {
+		if err := mount(s.section, s.note, s.source, in(s.target), s.fstype, s.flags, s.data); err != nil {
 			return err
 		}
 	}
@@ -90,7 +92,7 @@ func setUpRootfs(cfg *Config) error {
 		if err := root.MkdirAll("tmp", 0o755); err != nil {
 			return fmt.Errorf("create /tmp in the container: %w", err)
 		}
-		if err := mount("tmpfs", in("tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+		if err := mount(trace.Beyond, "--read-only: a writable /tmp", "tmpfs", in("tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
 			return err
 		}
 	}
@@ -109,7 +111,7 @@ func setUpRootfs(cfg *Config) error {
 		if taken["/etc/"+name] {
 			continue
 		}
-		if err := bindInRoot(newRoot, root, filepath.Join(cfg.EtcDir, name), "/etc/"+name, false, false); err != nil {
+		if err := bindInRoot(trace.Beyond, "docker's /etc/"+name+", the container's own", newRoot, root, filepath.Join(cfg.EtcDir, name), "/etc/"+name, false, false); err != nil {
 			return err
 		}
 	}
@@ -128,7 +130,7 @@ func setUpRootfs(cfg *Config) error {
 		// Last, once every mount point exists: only the root mount itself
 		// turns read-only; /proc, /dev, /tmp and volumes are mounts of
 		// their own and keep their flags.
-		if err := mount("", newRoot, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		if err := mount(trace.Beyond, "--read-only", "", newRoot, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 			return err
 		}
 	}
@@ -145,10 +147,14 @@ func pivotRoot(newRoot string) error {
 	// "/", which spares the book's temporary .pivot_root directory (and
 	// so works on a read-only root); unmounting "." then takes the old
 	// root away. MNT_DETACH because the host's mounts are busy.
-	if err := unix.PivotRoot(".", "."); err != nil {
+	err := unix.PivotRoot(".", ".")
+	trace.Step("4.1", "the book pivots into a .pivot_root directory; \".\" onto \".\" needs none (runc's way)", err, `pivot_root(".", ".")`)
+	if err != nil {
 		return fmt.Errorf("pivot_root to %s: %w", newRoot, err)
 	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+	err = unix.Unmount(".", unix.MNT_DETACH)
+	trace.Step("4.1", "the old root, detached", err, `umount2(".", MNT_DETACH)`)
+	if err != nil {
 		return fmt.Errorf("detach old root: %w", err)
 	}
 	log.Infof("pivot_root: %s is now /", newRoot)
@@ -171,17 +177,17 @@ func mountCgroupFS(cfg *Config) error {
 	}
 	dir := in("sys/fs/cgroup")
 	if len(fss) == 1 && fss[0].Type == "cgroup2" {
-		return mount("cgroup2", dir, "cgroup2", flags, "")
+		return mount(trace.Beyond, cgroupNote, "cgroup2", dir, "cgroup2", flags, "")
 	}
 	// cgroup v1: a hierarchy per controller group, in a tmpfs of their own.
-	if err := mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755"); err != nil {
+	if err := mount(trace.Beyond, cgroupNote, "tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755"); err != nil {
 		return err
 	}
 	for _, fs := range fss {
 		if err := unix.Mkdir(filepath.Join(dir, fs.Name), 0o755); err != nil {
 			return fmt.Errorf("create /sys/fs/cgroup/%s: %w", fs.Name, err)
 		}
-		if err := mount("cgroup", filepath.Join(dir, fs.Name), "cgroup", flags, fs.Options); err != nil {
+		if err := mount(trace.Beyond, cgroupNote, "cgroup", filepath.Join(dir, fs.Name), "cgroup", flags, fs.Options); err != nil {
 			return err
 		}
 		// cpu -> cpu,cpuacct, as on the host.
@@ -193,7 +199,7 @@ func mountCgroupFS(cfg *Config) error {
 			}
 		}
 	}
-	return mount("", dir, "", unix.MS_REMOUNT|flags, "mode=755")
+	return mount(trace.Beyond, cgroupNote, "", dir, "", unix.MS_REMOUNT|flags, "mode=755")
 }
 
 // setUpDev gives the container its /dev: a small tmpfs of its own with just
@@ -204,7 +210,7 @@ func setUpDev(cfg *Config, root *os.Root, in func(string) string) error {
 	if err := root.MkdirAll("dev", 0o755); err != nil {
 		return fmt.Errorf("create /dev in the container: %w", err)
 	}
-	if err := mount("tmpfs", in("dev"), "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
+	if err := mount(trace.Beyond, "a /dev of the container's own, with only the safe devices", "tmpfs", in("dev"), "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
 		return err
 	}
 	if err := populateDev(in); err != nil {
@@ -276,11 +282,11 @@ func populateDev(in func(string) string) error {
 	}
 	// A devpts instance of the container's own: its ptys are numbered
 	// from 0 and invisible to the host's /dev/pts.
-	if err := mount("devpts", in("dev/pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
+	if err := mount(trace.Beyond, "a devpts instance of its own, for -t", "devpts", in("dev/pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
 		"newinstance,ptmxmode=0666,mode=0620,gid=5"); err != nil {
 		return err
 	}
-	if err := mount("shm", in("dev/shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC,
+	if err := mount(trace.Beyond, "", "shm", in("dev/shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC,
 		"mode=1777,size=65536k"); err != nil {
 		return err
 	}
@@ -320,9 +326,9 @@ func maskKernelFiles(in func(string) string) error {
 			continue
 		}
 		if fi.IsDir() {
-			err = mount("tmpfs", in(p), "tmpfs", unix.MS_RDONLY, "size=0")
+			err = mount(trace.Beyond, "docker's masked paths", "tmpfs", in(p), "tmpfs", unix.MS_RDONLY, "size=0")
 		} else {
-			err = mount(in("dev/null"), in(p), "", unix.MS_BIND, "")
+			err = mount(trace.Beyond, "docker's masked paths", in("dev/null"), in(p), "", unix.MS_BIND, "")
 		}
 		if err != nil {
 			return fmt.Errorf("mask /%s: %w", p, err)
@@ -334,10 +340,10 @@ func maskKernelFiles(in func(string) string) error {
 		}
 		// A bind mount of itself, then a remount: MS_RDONLY is ignored
 		// when a bind mount is made.
-		if err := mount(in(p), in(p), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		if err := mount(trace.Beyond, "docker's read-only paths", in(p), in(p), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return err
 		}
-		if err := mount("", in(p), "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		if err := mount(trace.Beyond, "docker's read-only paths", "", in(p), "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 			return err
 		}
 	}
@@ -350,7 +356,7 @@ func mountVolume(newRoot string, root *os.Root, v Volume) error {
 	if err != nil {
 		return fmt.Errorf("volume %s: %w", v.Source, err)
 	}
-	if err := bindInRoot(newRoot, root, v.Source, v.Target, fi.IsDir(), v.ReadOnly); err != nil {
+	if err := bindInRoot("4.3", "", newRoot, root, v.Source, v.Target, fi.IsDir(), v.ReadOnly); err != nil {
 		return fmt.Errorf("volume %s:%s: %w", v.Source, v.Target, err)
 	}
 	return nil
@@ -362,7 +368,7 @@ func mountVolume(newRoot string, root *os.Root, v Volume) error {
 // root; the mount point is created through root, then opened, and the
 // mount made onto that very file (/proc/self/fd/N), not onto a path that
 // a link swapped in meanwhile could send to the host.
-func bindInRoot(newRoot string, root *os.Root, source, target string, dir, readOnly bool) error {
+func bindInRoot(section, note, newRoot string, root *os.Root, source, target string, dir, readOnly bool) error {
 	rel, err := resolveInRoot(newRoot, target)
 	if err != nil {
 		return err
@@ -373,25 +379,29 @@ func bindInRoot(newRoot string, root *os.Root, source, target string, dir, readO
 	if err := createMountPoint(root, rel, dir); err != nil {
 		return err
 	}
-	if err := mountOnto(root, rel, source, unix.MS_BIND|unix.MS_REC); err != nil {
+	if err := mountOnto(section, note, root, rel, source, unix.MS_BIND|unix.MS_REC); err != nil {
 		return err
 	}
 	if readOnly {
 		// A bind mount ignores MS_RDONLY on creation: it takes a remount,
 		// of the new mount (opened again: the old descriptor is below it).
-		return mountOnto(root, rel, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY)
+		return mountOnto(section, note, root, rel, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY)
 	}
 	return nil
 }
 
-func mountOnto(root *os.Root, rel, source string, flags uintptr) error {
+func mountOnto(section, note string, root *os.Root, rel, source string, flags uintptr) error {
 	f, err := root.OpenFile(rel, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open mount point /%s: %w", rel, err)
 	}
 	defer f.Close()
 	log.Infof("mount point /%s is fd %d", rel, f.Fd())
-	return mount(source, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", flags, "")
+	where := "/" + rel + ", opened inside the root: the mount goes onto that very file"
+	if note != "" {
+		where = note + "; " + where
+	}
+	return mount(section, where, source, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", flags, "")
 }
 
 // resolveInRoot follows the symbolic links of path as if rootDir were "/"
@@ -478,21 +488,33 @@ func makeMountPoint(root *os.Root, path string, dir bool) error {
 // on, everyone's dirty pages included (README, Performance). A kernel
 // without the option (before 5.10) refuses it with EINVAL: the layer is
 // then mounted as any other.
-func mountOverlay(cfg *Config, mount func(source, target, fstype string, flags uintptr, data string) error) error {
+func mountOverlay(cfg *Config, mount mountFunc) error {
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", cfg.LowerDir, cfg.UpperDir, cfg.WorkDir)
 	if cfg.Volatile {
-		err := mount("overlay", cfg.Rootfs, "overlay", 0, opts+",volatile")
+		err := mount("4.2", overlayNote+"; volatile: thrown away at the end", "overlay", cfg.Rootfs, "overlay", 0, opts+",volatile")
 		if !errors.Is(err, unix.EINVAL) {
 			return err
 		}
 		log.Info("overlayfs refuses volatile (Linux before 5.10): the layer is mounted durable")
 	}
-	return mount("overlay", cfg.Rootfs, "overlay", 0, opts)
+	return mount("4.2", overlayNote, "overlay", cfg.Rootfs, "overlay", 0, opts)
 }
 
-func mount(source, target, fstype string, flags uintptr, data string) error {
+// mountFunc is mount's signature (a test fakes it).
+type mountFunc func(section, note, source, target, fstype string, flags uintptr, data string) error
+
+const (
+	overlayNote = "the book mounts AUFS, never merged into Linux; overlayfs is its mainline successor"
+	cgroupNote  = "the container's own /sys/fs/cgroup, read-only, rooted at its cgroup"
+)
+
+// mount is mount(2), logged at info level and traced with the book's
+// section (or trace.Beyond) and a note for what the book does not do.
+func mount(section, note, source, target, fstype string, flags uintptr, data string) error {
 	log.Infof("mount %s on %s (type %q, flags %#x, %q)", source, target, fstype, flags, data)
-	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
+	err := unix.Mount(source, target, fstype, flags, data)
+	trace.Step(section, note, err, "mount(%q, %q, %q, %s, %q)", source, target, fstype, trace.MountFlags(flags), data)
+	if err != nil {
 		return fmt.Errorf("mount %s on %s: %w", source, target, err)
 	}
 	return nil

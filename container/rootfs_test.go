@@ -26,7 +26,7 @@ func TestOverlayVolatileFallBack(t *testing.T) {
 	} {
 		cfg.Volatile = c.volatile
 		var calls []string
-		err := mountOverlay(cfg, func(source, target, fstype string, flags uintptr, data string) error {
+		err := mountOverlay(cfg, func(section, note, source, target, fstype string, flags uintptr, data string) error {
 			if strings.HasSuffix(data, ",volatile") {
 				calls = append(calls, "volatile")
 				return c.refuse

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mydocker/mydocker/trace"
 	log "github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
@@ -252,6 +253,7 @@ func NewWorkspace(root string, s *State, layer, runFiles, again bool) (w *Worksp
 		w.state = f
 		return w.writeState(s)
 	}, place)
+	trace.Step("5.2", "the book's config.json, as records, locked by the container's owner while it lives", err, "write %s", statePath(s.ID))
 	if err != nil {
 		return nil, fmt.Errorf("create container state: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/mydocker/mydocker/trace"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -37,7 +38,10 @@ func Connect(ep *Endpoint, pid int) error {
 		PeerName:      "eth0",
 		PeerNamespace: netlink.NsFd(int(ns.Fd())),
 	}
-	if err := netlink.LinkAdd(veth); err != nil {
+	err = netlink.LinkAdd(veth)
+	trace.Step("6.5", "the peer made right inside the container's namespace: it never appears among the host's links", err,
+		"ip link add %s master %s type veth peer name eth0 netns %d", veth.Name, ep.Network.Bridge, pid)
+	if err != nil {
 		return fmt.Errorf("network %s: veth pair: %w", ep.Network.Name, err)
 	}
 	if err := netlink.LinkSetUp(veth); err != nil {
@@ -55,14 +59,18 @@ func Connect(ep *Endpoint, pid int) error {
 	}
 	ones, _ := ep.Network.Subnet.Mask.Size()
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: ep.IP, Mask: net.CIDRMask(ones, 32)}}
-	if err := h.AddrAdd(eth0, addr); err != nil {
+	err = h.AddrAdd(eth0, addr)
+	trace.Step("6.5", "in the container's namespace", err, "ip addr add %s dev eth0", addr.IPNet)
+	if err != nil {
 		return fmt.Errorf("network: address %s on eth0: %w", addr.IPNet, err)
 	}
 	if err := h.LinkSetUp(eth0); err != nil {
 		return fmt.Errorf("network: bring eth0 up: %w", err)
 	}
 	route := &netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: ep.Network.Gateway}
-	if err := h.RouteAdd(route); err != nil {
+	err = h.RouteAdd(route)
+	trace.Step("6.5", "in the container's namespace", err, "ip route add default via %s", ep.Network.Gateway)
+	if err != nil {
 		return fmt.Errorf("network: default route via %s: %w", ep.Network.Gateway, err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
+	"github.com/mydocker/mydocker/trace"
 	"golang.org/x/sys/unix"
 )
 
@@ -89,7 +90,9 @@ func ensureNetworkRules(n *Network) error {
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte("mdbr")}, // a prefix: nft's "mdbr*"
 		&expr.Verdict{Kind: expr.VerdictDrop},
 	}})
-	if err := c.Flush(); err != nil {
+	err = c.Flush()
+	trace.Step("6.5", "nftables, in mydocker's own table", err, "nft add rule ip mydocker postrouting ip saddr %s oifname != %s masquerade", &subnet, n.Bridge)
+	if err != nil {
 		return fmt.Errorf("nftables: rules of network %s: %w", n.Name, err)
 	}
 	return nil
@@ -152,7 +155,12 @@ func addPortRules(ep *Endpoint) error {
 		c.AddRule(&nftables.Rule{Table: table, Chain: prerouting, UserData: containerTag(ep.ID), Exprs: concat(dest, dnat)})
 		c.AddRule(&nftables.Rule{Table: table, Chain: output, UserData: containerTag(ep.ID), Exprs: concat(notLoopback, dest, dnat)})
 	}
-	if err := c.Flush(); err != nil {
+	err = c.Flush()
+	for _, p := range ep.Ports {
+		trace.Step("6.5", "nftables, in mydocker's own table; output too, so the host itself reaches the port", err,
+			"nft add rule ip mydocker prerouting,output %s dport %d dnat to %s:%d", p.Proto, p.HostPort, ep.IP, p.ContainerPort)
+	}
+	if err != nil {
 		return fmt.Errorf("nftables: publish ports: %w", err)
 	}
 	return nil

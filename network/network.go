@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/mydocker/mydocker/trace"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -207,16 +208,22 @@ func (n *Network) ensureBridge() error {
 		return nil
 	}
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}
-	if err := netlink.LinkAdd(br); err != nil {
+	err := netlink.LinkAdd(br)
+	trace.Step("6.4", "netlink, not the ip program", err, "ip link add %s type bridge", n.Bridge)
+	if err != nil {
 		return fmt.Errorf("network %q: create bridge %s: %w", n.Name, n.Bridge, err)
 	}
 	ones, _ := n.Subnet.Mask.Size()
 	gw := &netlink.Addr{IPNet: &net.IPNet{IP: n.Gateway, Mask: net.CIDRMask(ones, 32)}}
-	if err := netlink.AddrAdd(br, gw); err != nil {
+	err = netlink.AddrAdd(br, gw)
+	trace.Step("6.4", "", err, "ip addr add %s dev %s", gw.IPNet, n.Bridge)
+	if err != nil {
 		netlink.LinkDel(br)
 		return fmt.Errorf("network %q: address %s on %s: %w", n.Name, gw.IPNet, n.Bridge, err)
 	}
-	if err := netlink.LinkSetUp(br); err != nil {
+	err = netlink.LinkSetUp(br)
+	trace.Step("6.4", "", err, "ip link set %s up", n.Bridge)
+	if err != nil {
 		netlink.LinkDel(br)
 		return fmt.Errorf("network %q: bring %s up: %w", n.Name, n.Bridge, err)
 	}
@@ -349,7 +356,9 @@ func enableForwarding(root string) error {
 	if err := os.WriteFile(forwardingNote(root), nil, 0o600); err != nil {
 		return fmt.Errorf("IP forwarding: %w", err)
 	}
-	if err := os.WriteFile(ipForward, []byte("1"), 0o644); err != nil {
+	err = os.WriteFile(ipForward, []byte("1"), 0o644)
+	trace.Step("6.5", "containers reach beyond their bridge; the last network's removal writes 0 back", err, "write %s %q", ipForward, "1")
+	if err != nil {
 		return fmt.Errorf("IP forwarding: %w", err)
 	}
 	return nil
