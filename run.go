@@ -12,6 +12,7 @@ import (
 	"github.com/mydocker/mydocker/image"
 	"github.com/mydocker/mydocker/network"
 	"github.com/mydocker/mydocker/terminal"
+	"github.com/mydocker/mydocker/trace"
 	log "github.com/sirupsen/logrus"
 )
 
@@ -59,6 +60,9 @@ func Run(opts runOptions) (err error) {
 	if opts.detach && opts.monitorReport == nil {
 		return runDetached(opts) // detach.go: a monitor runs it
 	}
+	if opts.detach {
+		trace.Hold() // the monitor's steps go to the log, once it is open
+	}
 
 	// The container's pieces on the host: state, layer, volumes, cgroup
 	// (container.Container). Its end, whatever it is, releases them.
@@ -83,6 +87,7 @@ func Run(opts runOptions) (err error) {
 		if err := openLog(&opts, c.LogPath()); err != nil {
 			return err
 		}
+		trace.Resume()
 	}
 
 	console, stdio, err := setUpStdio(&opts)

@@ -52,7 +52,26 @@ func Result(section, note, result, format string, args ...any) {
 	if note != "" {
 		line += "   # " + note
 	}
+	if held != nil {
+		held.WriteString(line + "\n")
+		return
+	}
 	fmt.Fprintln(os.Stderr, line)
+}
+
+// held keeps the steps between Hold and Resume.
+var held *strings.Builder
+
+// Hold keeps the steps instead of printing them, until Resume: run -d's
+// monitor has no stderr until the container's log is open.
+func Hold() { held = &strings.Builder{} }
+
+// Resume prints what was held, on stderr as it is now, and goes on there.
+func Resume() {
+	if held != nil {
+		os.Stderr.WriteString(held.String())
+		held = nil
+	}
 }
 
 // errorName is the errno as strace prints it: EPERM (Operation not

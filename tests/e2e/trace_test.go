@@ -117,3 +117,19 @@ func TestTraceFailingStep(t *testing.T) {
 	lab.inHost("ip", "link", "del", bridge)
 	lab.mustMd("network", "rm", "broken")
 }
+
+// TestTraceDetached: run -d says it starts a monitor; the monitor's and
+// the container's steps are in the container's log.
+func TestTraceDetached(t *testing.T) {
+	needImage(t)
+	r := run(t, nil, "--trace", "run", "-d", "busybox", "true")
+	id := strings.TrimSpace(r.stdout)
+	t.Cleanup(func() { run(t, nil, "rm", "-f", id) })
+	if r.status != 0 {
+		t.Fatalf("status %d: %s", r.status, r.stderr)
+	}
+	expectInOrder(t, traceSteps(r.stderr), `^\[5\.1\] fork and exec a monitor \(setsid\): mydocker --trace run -d busybox true = \d+`)
+	waitStatus(t, id, "Exited")
+	expectInOrder(t, traceSteps(mustRun(t, "logs", id)),
+		`^\[5\.2\] write `, `^\[3\.1\] clone`, `^\[4\.2\] mount\("overlay"`, `^\[4\.1\] pivot_root`, `^\[3\.1\] execve\("/bin/true"`)
+}
