@@ -5,7 +5,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/moby/profiles/seccomp"
 	"github.com/mydocker/mydocker/capabilities"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -27,6 +29,11 @@ func TestBuiltinIsUpToDate(t *testing.T) {
 // would, and returns the action and errno it decides.
 func verdict(t *testing.T, prog Program, arch uint32, nr uint32, args ...uint64) (action, errno uint32) {
 	t.Helper()
+	return run(t, newVM(t, prog), arch, nr, args...)
+}
+
+func newVM(t *testing.T, prog Program) *bpf.VM {
+	t.Helper()
 	raw := make([]bpf.RawInstruction, len(prog))
 	for i, in := range prog {
 		raw[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
@@ -39,6 +46,12 @@ func verdict(t *testing.T, prog Program, arch uint32, nr uint32, args ...uint64)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return vm
+}
+
+// run runs the filter in vm on one system call.
+func run(t *testing.T, vm *bpf.VM, arch uint32, nr uint32, args ...uint64) (action, errno uint32) {
+	t.Helper()
 	// struct seccomp_data, in the machine's byte order.
 	data := make([]byte, 64)
 	binary.LittleEndian.PutUint32(data[0:], nr)
@@ -131,4 +144,114 @@ func TestEncodeDecode(t *testing.T) {
 	if _, err := Decode("zz"); err == nil {
 		t.Fatal("malformed text decoded")
 	}
+}
+
+// decide is the profile's meaning, straight from the OCI rules: the first
+// rule naming the call whose argument checks hold (runc's: checks of one
+// argument are alternatives, of several all must hold) gives the action.
+func decide(t *testing.T, profile *specs.LinuxSeccomp, nr uint32, args []uint64) uint32 {
+	t.Helper()
+	holds := func(c specs.LinuxSeccompArg) bool {
+		v := args[c.Index]
+		switch c.Op {
+		case specs.OpEqualTo:
+			return v == c.Value
+		case specs.OpNotEqual:
+			return v != c.Value
+		case specs.OpMaskedEqual:
+			return v&c.Value == c.ValueTwo
+		case specs.OpGreaterThan:
+			return v > c.Value
+		case specs.OpGreaterEqual:
+			return v >= c.Value
+		case specs.OpLessThan:
+			return v < c.Value
+		case specs.OpLessEqual:
+			return v <= c.Value
+		}
+		t.Fatalf("operator %q", c.Op)
+		return false
+	}
+	for _, r := range profile.Syscalls {
+		named := false
+		for _, name := range r.Names {
+			if n, ok := syscallNumber(name); ok && n == nr {
+				named = true
+			}
+		}
+		if !named {
+			continue
+		}
+		sets, err := conditionSets(r.Args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, set := range sets {
+			all := true
+			for _, c := range set {
+				all = all && holds(c)
+			}
+			if all {
+				act, _ := action(r.Action, r.ErrnoRet)
+				return act
+			}
+		}
+	}
+	act, _ := action(profile.DefaultAction, profile.DefaultErrnoRet)
+	return act
+}
+
+// TestProgramMeansTheProfile runs the compiled program on every system
+// call number of this architecture (and a few beyond, x32's among them),
+// each with argument values taken from the profile's own checks and
+// around them, and compares with the profile read rule by rule.
+func TestProgramMeansTheProfile(t *testing.T) {
+	for _, caps := range [][]string{capabilities.Default, append([]string{"CAP_SYS_ADMIN", "CAP_SYS_PTRACE"}, capabilities.Default...)} {
+		profile := profileFor(t, caps)
+		prog, err := Compile(profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm := newVM(t, prog)
+		// Per number: plain values, and those of its own rules' checks.
+		values := map[uint32][]uint64{}
+		for _, r := range profile.Syscalls {
+			for _, name := range r.Names {
+				nr, _ := syscallNumber(name)
+				for _, c := range r.Args {
+					values[nr] = append(values[nr], c.Value, c.Value+1, c.Value-1, c.ValueTwo, c.Value|1<<32)
+				}
+			}
+		}
+		var nrs []uint32
+		for _, e := range syscallTable {
+			nrs = append(nrs, e.nr, e.nr+1)
+		}
+		nrs = append(nrs, 0x40000000, 0x40000000|unix.SYS_READ, ^uint32(0))
+		checked := 0
+		for _, nr := range nrs {
+			for _, v := range append([]uint64{0, 1, 0xffffffff, 1 << 32, ^uint64(0)}, values[nr]...) {
+				for i := 0; i < 6; i++ {
+					args := make([]uint64, 6)
+					args[i] = v
+					got, errno := run(t, vm, auditArch, nr, args...)
+					want := decide(t, profile, nr, args)
+					if got|errno != want {
+						t.Fatalf("system call %d, args %#x: program %#x, profile %#x", nr, args, got|errno, want)
+					}
+					checked++
+				}
+			}
+		}
+		t.Logf("%d decisions, %d instructions", checked, len(prog))
+	}
+}
+
+func profileFor(t *testing.T, caps []string) *specs.LinuxSeccomp {
+	t.Helper()
+	profile, err := seccomp.GetDefaultProfile(specFor(caps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return profile
 }
