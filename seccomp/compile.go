@@ -25,9 +25,8 @@ const (
 // The program finds a call's number by binary search, not by comparing it
 // with each allowed call in turn: at load time the kernel runs the filter
 // once for every system call number, to learn which ones it always allows
-// (its seccomp cache, Linux 5.11). With a linear list of some 350 calls that
-// was half a millisecond of every container's start (measured); the search
-// makes it a few dozen instructions per number. Its shape:
+// (its seccomp cache, Linux 5.11), so the length of the path to a verdict
+// counts some 450 times (README, Performance). Its shape:
 //
 //	arch != this machine's: ENOSYS
 //	A = nr
