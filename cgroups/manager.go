@@ -330,8 +330,8 @@ func (m *Manager) Destroy() error {
 	return errors.Join(errs...)
 }
 
-func removeCgroup(dir string) error {
-	var err error
+func removeCgroup(dir string) (err error) {
+	defer func() { trace.Step("3.2", "", err, "rmdir %s", dir) }()
 	// The wait doubles from 0.1 ms: the last task usually leaves within a
 	// fraction of a millisecond, and a fixed 10 ms nap cost every start
 	// that much. About 1.6 s in all before giving up.

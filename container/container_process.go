@@ -200,7 +200,10 @@ func (p *ParentProcess) Start() error {
 		trace.Step("3.1", "", err, "clone(%s)", trace.CloneFlags(p.Cmd.SysProcAttr.Cloneflags))
 		return fmt.Errorf("start container process: %w", err)
 	}
-	if p.Cmd.SysProcAttr.UseCgroupFD {
+	if p.Cmd.SysProcAttr.Cloneflags == 0 {
+		trace.Result("5.4", "exec: the thread that forks is in the container's namespaces already", fmt.Sprint(p.Cmd.Process.Pid),
+			"fork and execve(\"/proc/self/exe\", [\"mydocker\", \"init\"])")
+	} else if p.Cmd.SysProcAttr.UseCgroupFD {
 		trace.Result("3.1", "CLONE_INTO_CGROUP (not in the book): born in its cgroup, never outside", fmt.Sprint(p.Cmd.Process.Pid),
 			"clone3(%s|CLONE_INTO_CGROUP) and execve(\"/proc/self/exe\", [\"mydocker\", \"init\"])", trace.CloneFlags(p.Cmd.SysProcAttr.Cloneflags))
 	} else {

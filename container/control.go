@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/mydocker/mydocker/trace"
 	"golang.org/x/sys/unix"
 )
 
@@ -15,7 +16,9 @@ func Signal(s *State, sig unix.Signal) error {
 	if !s.Running || !s.Alive() {
 		return fmt.Errorf("container %s is not running", s.Name)
 	}
-	if err := unix.Kill(s.Pid, sig); err != nil {
+	err := unix.Kill(s.Pid, sig)
+	trace.Step("5.5", "only after checking that the PID still is the container's (its start time)", err, "kill(%d, %s)", s.Pid, unix.SignalName(sig))
+	if err != nil {
 		return fmt.Errorf("signal container %s: %w", s.Name, err)
 	}
 	return nil

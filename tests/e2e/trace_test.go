@@ -133,3 +133,21 @@ func TestTraceDetached(t *testing.T) {
 	expectInOrder(t, traceSteps(mustRun(t, "logs", id)),
 		`^\[5\.2\] write `, `^\[3\.1\] clone`, `^\[4\.2\] mount\("overlay"`, `^\[4\.1\] pivot_root`, `^\[3\.1\] execve\("/bin/true"`)
 }
+
+// TestTraceExecAndStop: exec enters through setns (5.4), stop signals
+// (5.5), each step from its call site.
+func TestTraceExecAndStop(t *testing.T) {
+	id := detached(t, "busybox", "sleep", "1000")
+	waitStatus(t, id, "Up ")
+	r := run(t, nil, "--trace", "exec", id, "true")
+	if r.status != 0 {
+		t.Fatalf("exec: %d %s", r.status, r.stderr)
+	}
+	expectInOrder(t, traceSteps(r.stderr),
+		`^\[5\.4\] unshare\(CLONE_FS\) = 0`,
+		`^\[5\.4\] setns\(pidfd \d+ of PID \d+, CLONE_NEWUTS\|CLONE_NEWPID\|CLONE_NEWNS\|CLONE_NEWNET\|CLONE_NEWIPC\|CLONE_NEWCGROUP\) = 0`,
+		`^\[5\.4\] fork and execve`,
+		`^\[3\.1\] execve\("/bin/true"`)
+	r = run(t, nil, "--trace", "stop", "-t", "1", id)
+	expectInOrder(t, traceSteps(r.stderr), `^\[5\.5\] kill\(\d+, SIGTERM\) = 0`, `^\[5\.5\] kill\(\d+, SIGKILL\) = 0`)
+}
