@@ -463,6 +463,9 @@ func TestLayerVolatileOnlyWhenThrownAway(t *testing.T) {
 func TestImportProgressOnlyOnATerminal(t *testing.T) {
 	needImage(t)
 	s := startSession(t, 24, 80, "import", imageTarball(), "progress-tty")
+	// What the terminal shows is read by a goroutine of the session's:
+	// wait for the last line, then for mydocker.
+	s.expect("progress-tty\r\n")
 	if status := s.wait(); status != 0 {
 		t.Fatalf("import under a terminal: status %d: %q", status, s.output())
 	}
@@ -477,6 +480,7 @@ func TestImportProgressOnlyOnATerminal(t *testing.T) {
 	t.Cleanup(func() { run(t, nil, "rm", "-f", id) })
 	waitStatus(t, id, "Exited")
 	c := startSession(t, 24, 80, "commit", id, "progress-commit")
+	c.expect("progress-commit\r\n")
 	if status := c.wait(); status != 0 || !regexp.MustCompile(`commit progress-commit: [0-9.]+[kM]?B`).MatchString(c.output()) {
 		t.Errorf("commit under a terminal: status %d, %q", status, c.output())
 	}
