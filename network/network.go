@@ -282,6 +282,12 @@ func Remove(root, name string, alive func(id string) bool) error {
 	defer unlock()
 	n, err := Get(root, name)
 	if err != nil {
+		half := &Network{Name: name, Bridge: bridgeName(root, name), root: root}
+		if _, serr := os.Stat(half.path()); serr == nil && validName(name) == nil {
+			// No readable definition, but its directory: what a create or
+			// rm killed half-way left. Removing it is what was asked.
+			return half.remove()
+		}
 		return err
 	}
 	users, err := n.endpoints(alive)
