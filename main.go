@@ -1,7 +1,7 @@
-// Start-up speed: Go 1.25's runtime reads /proc/self/cgroup, mountinfo and
-// the CPU quota at start to size GOMAXPROCS, and keeps a goroutine to follow
-// it. mydocker runs for milliseconds (and twice per container: run, then
-// init), so it uses the machine's CPU count, as Go 1.24 did.
+// GOMAXPROCS: mydocker runs for milliseconds (twice per container: run,
+// then init), so it takes the machine's CPU count, as Go 1.24 did, and
+// keeps no goroutine following the cgroup's CPU quota. (Go 1.26 still
+// reads the cgroup files once at start; README, Performance.)
 
 //go:debug containermaxprocs=0
 //go:debug updatemaxprocs=0
