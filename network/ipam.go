@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mydocker/mydocker/trace"
+	"golang.org/x/sys/unix"
 )
 
 // IP address management. An address in use is a file, addresses/IP in the
@@ -84,6 +85,34 @@ func ParsePort(s string) (Port, error) {
 	return p, nil
 }
 
+// free checks that no program of the host's listens on the port: the
+// container's rule would take its traffic away from it (docker refuses
+// too). A socket bound and closed at once.
+func (p Port) free() error {
+	addr := &net.TCPAddr{IP: p.HostIP, Port: int(p.HostPort)}
+	var err error
+	if p.Proto == "udp" {
+		var c *net.UDPConn
+		if c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: p.HostIP, Port: int(p.HostPort)}); err == nil {
+			c.Close()
+		}
+	} else {
+		var l *net.TCPListener
+		if l, err = net.ListenTCP("tcp4", addr); err == nil {
+			l.Close()
+		}
+	}
+	switch {
+	case errors.Is(err, unix.EADDRINUSE):
+		return fmt.Errorf("port %d/%s is in use on the host", p.HostPort, p.Proto)
+	case errors.Is(err, unix.EADDRNOTAVAIL):
+		return fmt.Errorf("port %s:%d: %s is not an address of the host's", p.HostIP, p.HostPort, p.HostIP)
+	case err != nil:
+		return fmt.Errorf("port %d/%s: %w", p.HostPort, p.Proto, err)
+	}
+	return nil
+}
+
 func (p Port) file(root string) string {
 	return filepath.Join(dir(root), "ports", fmt.Sprintf("%s-%d", p.Proto, p.HostPort))
 }
@@ -116,6 +145,9 @@ func Allocate(root, name, id string, ports []Port, alive func(id string) bool) (
 		}
 	}()
 	for _, p := range ports {
+		if err := p.free(); err != nil {
+			return nil, err
+		}
 		if err := createOwned(p.file(root), id); err != nil {
 			if errors.Is(err, os.ErrExist) {
 				owner, _ := os.ReadFile(p.file(root))

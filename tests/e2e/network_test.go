@@ -463,6 +463,21 @@ func TestNetworkBadInput(t *testing.T) {
 	lab := newNetLab(t)
 	lab.mustMd("network", "create", "--subnet", "192.168.10.0/24", "testnet")
 	lab.mustMd("run", "-d", "--name", "pub", "--net", "testnet", "-p", "8080:80", "busybox", "sleep", "1000")
+	// A program of the host's listening on a port: publishing it would
+	// steal its traffic.
+	listener := exec.Command("nsenter", lab.netns(lab.host), lab.busybox(), "nc", "-l", "-p", "8095")
+	if err := listener.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killOnFailure(t, listener)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if out, _ := lab.in(lab.host, lab.busybox(), "netstat", "-tln"); strings.Contains(out, ":8095 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nothing listens on 8095")
+		}
+	}
 	before := lab.links()
 	for _, c := range []struct {
 		args   []string
@@ -486,6 +501,8 @@ func TestNetworkBadInput(t *testing.T) {
 		{[]string{"run", "--net", "testnet", "-p", "8081:80/sctp", "busybox", "true"}, 125, `unknown protocol "sctp"`},
 		{[]string{"run", "--net", "testnet", "-p", "8081:80", "-p", "8081:81", "busybox", "true"}, 125, "already published"},
 		{[]string{"run", "--net", "testnet", "-p", "8080:80", "busybox", "true"}, 125, "port 8080/tcp is already published by container"},
+		{[]string{"run", "--net", "testnet", "-p", "8095:80", "busybox", "true"}, 125, "port 8095/tcp is in use on the host"},
+		{[]string{"run", "--net", "testnet", "-p", "10.99.0.77:8096:80", "busybox", "true"}, 125, "10.99.0.77 is not an address of the host's"},
 	} {
 		expectFailure(t, lab.md(c.args...), c.status, c.want)
 	}
