@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mydocker/mydocker/names"
 	"golang.org/x/sys/unix"
 )
 
@@ -397,21 +398,8 @@ func List(root string) ([]*State, error) {
 	return list, nil
 }
 
-// ValidName checks a container name against docker's rule:
-// [a-zA-Z0-9][a-zA-Z0-9_.-]+, written out (no regexp at start-up).
-func ValidName(name string) error {
-	if len(name) < 2 || len(name) > 128 {
-		return fmt.Errorf("invalid container name %q: 2 to 128 characters", name)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
-			return fmt.Errorf("invalid container name %q: letters, digits, '_', '.' and '-', starting with a letter or digit", name)
-		}
-	}
-	return nil
-}
+// ValidName checks a container name against docker's rule.
+func ValidName(name string) error { return names.Check("container", name, 2, 128) }
 
 // GenerateName makes a docker-like name ("brave_turing") from the ID.
 func GenerateName(id string) string {

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/mydocker/mydocker/names"
 	"github.com/mydocker/mydocker/trace"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -328,20 +329,8 @@ func (n *Network) remove() error {
 	return nil
 }
 
-// validName is docker's charset for names, as for containers.
-func validName(name string) error {
-	if len(name) < 1 || len(name) > 64 {
-		return fmt.Errorf("invalid network name %q: 1 to 64 characters", name)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
-			return fmt.Errorf("invalid network name %q: letters, digits, '_', '.' and '-', starting with a letter or digit", name)
-		}
-	}
-	return nil
-}
+// validName is docker's rule for names, as for containers.
+func validName(name string) error { return names.Check("network", name, 1, 64) }
 
 // forwardingNote records that mydocker turned IP forwarding on, so that the
 // last network's removal turns it off again.
