@@ -10,8 +10,8 @@
 #   3. image mode on a busy disk: 100 runs while a writer of the bench's
 #      own dirties 16 MB every 100 ms, next to 100 on the quiet disk;
 #   4. N containers started at once (N = 1, 10, 50, 100), wall time;
-#   5. lifecycle: exec into a running container (next to nsenter -a), and
-#      run -d + rm -f (next to a foreground run);
+#   5. lifecycle: exec into a running container (next to nsenter -a and
+#      runc exec), and run -d + rm -f (next to a foreground run);
 #   6. peak RSS (GNU time's %M: the largest of the process and its children).
 #
 # Environment: RUNS (default 200), OUT (default .bench/).
@@ -105,6 +105,19 @@ hf --runs "$runs" --export-json "$out/lifecycle.json" \
   -n "mydocker run busybox true (foreground)" "$md --root $root run busybox true"
 "$md" --root "$root" rm -f "$cid" >/dev/null
 trap - EXIT
+# runc exec into a runc container of the same rootfs running sleep, in the
+# image rows' mount namespace (for the same reason).
+mkdir -p "$out/bundle-exec/rootfs"
+tar -C "$out/bundle-exec/rootfs" -xf busybox.tar
+(cd "$out/bundle-exec" && runc spec && sed -i -e 's/"terminal": true/"terminal": false/' -e 's|^\(\s*\)"sh"$|\1"sleep", "100000"|' config.json)
+unshare -m --propagation private sh -c '
+  umount /sys/fs/cgroup/unified 2>/dev/null || true
+  runc run -d -b "$1/bundle-exec" bench-exec </dev/null >/dev/null 2>&1 || exit 1
+  hyperfine -N --warmup 20 --style none --runs "$0" --export-json "$1/runc-exec.json" \
+    -n "runc exec CONTAINER /bin/true" "runc exec bench-exec /bin/true"
+  status=$?
+  runc delete -f bench-exec >/dev/null 2>&1
+  exit $status' "$runs" "$out" >/dev/null
 
 echo "bench: 6/6 peak RSS" >&2
 rss() { # median of 21 runs of GNU time's %M, in KiB
@@ -139,6 +152,9 @@ print("|---|---|---|---|---|---|")
 rows(f"{out}/host.json", "unshare")
 rows(f"{out}/image.json", "crun")
 rows(f"{out}/lifecycle.json", "nsenter")
+nsenter = next(r["median"] for r in json.load(open(f"{out}/lifecycle.json"))["results"] if r["command"].startswith("nsenter"))
+for r in json.load(open(f"{out}/runc-exec.json"))["results"]:
+    print(f"| {r['command']} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} | {r['median']/nsenter:.2f}x |  |")
 for n in (1, 10, 50, 100):
     rows(f"{out}/many-{n}.json", "unshare")
 print()
