@@ -158,13 +158,7 @@ func TestKilledMonitorLeavesADeadContainerThatRmCleans(t *testing.T) {
 	row := waitStatus(t, id, `Up `)
 	f := strings.Fields(row)
 	pid, _ := strconv.Atoi(f[len(f)-2])
-	// The monitor is the container's parent on the host.
-	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	monitor, _ := strconv.Atoi(strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))[1])
-	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", monitor)); !strings.HasPrefix(string(cmdline), "mydocker\x00") {
-		t.Fatalf("the container's parent %d is not its monitor: %q", monitor, cmdline)
-	}
-	syscall.Kill(monitor, syscall.SIGKILL)
+	syscall.Kill(monitorOf(t, pid), syscall.SIGKILL)
 	expectNoSurvivors(t, mark) // the container dies with its monitor
 	waitStatus(t, id, `Dead`)
 	mustRun(t, "rm", id)
@@ -471,13 +465,8 @@ func TestDetachedContainersComeBackAfterAReboot(t *testing.T) {
 	up := strings.TrimSpace(mustRun(t, "run", "-d", "--name", "up", "busybox", "sleep", "1000"))
 	row := strings.Fields(waitStatus(t, up, `Up `))
 	pid, _ := strconv.Atoi(row[len(row)-2])
-	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	monitor, _ := strconv.Atoi(strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))[1])
-	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", monitor)); !strings.HasPrefix(string(cmdline), "mydocker\x00") {
-		t.Fatalf("the container's parent %d is not its monitor: %q", monitor, cmdline)
-	}
 	// The reboot.
-	syscall.Kill(monitor, syscall.SIGKILL)
+	syscall.Kill(monitorOf(t, pid), syscall.SIGKILL)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
 			break
@@ -512,4 +501,16 @@ func TestDetachedContainersComeBackAfterAReboot(t *testing.T) {
 			t.Errorf("left in the runtime directory: %s", e.Name())
 		}
 	}
+}
+
+// monitorOf is the monitor of the detached container whose PID 1 is pid:
+// its parent on the host.
+func monitorOf(t *testing.T, pid int) int {
+	t.Helper()
+	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	monitor, _ := strconv.Atoi(strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))[1])
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", monitor)); !strings.HasPrefix(string(cmdline), "mydocker\x00") {
+		t.Fatalf("the container's parent %d is not its monitor: %q", monitor, cmdline)
+	}
+	return monitor
 }

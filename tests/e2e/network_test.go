@@ -445,12 +445,7 @@ func killMonitorOf(t *testing.T, lab *netLab, ref string) {
 	if len(out) != 1 || out[0].State.Pid == 0 {
 		t.Fatalf("inspect %s: no PID", ref)
 	}
-	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", out[0].State.Pid))
-	monitor, _ := strconv.Atoi(strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))[1])
-	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", monitor)); !strings.HasPrefix(string(cmdline), "mydocker\x00") {
-		t.Fatalf("the container's parent %d is not its monitor: %q", monitor, cmdline)
-	}
-	syscall.Kill(monitor, syscall.SIGKILL)
+	syscall.Kill(monitorOf(t, out[0].State.Pid), syscall.SIGKILL)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if strings.Contains(lab.mustMd("ps", "-a"), "Dead") {
 			return
