@@ -341,7 +341,7 @@ func TestNetworkContainersTalkPublishAndGoOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	killOnFailure(t, listener)
-	waitListening(t, lab, "9000")
+	waitListening(t, lab, lab.remote, "9000")
 	out := lab.md("run", "--rm", "--net", "testnet", "busybox", "sh", "-c", "nc -w 5 10.99.0.2 9000 </dev/null")
 	listener.Process.Kill() // served its one connection, or never will
 	listener.Wait()
@@ -363,11 +363,12 @@ func TestNetworkContainersTalkPublishAndGoOut(t *testing.T) {
 	lab.checkNothingLeft()
 }
 
-// waitListening waits until the remote namespace listens on port.
-func waitListening(t *testing.T, lab *netLab, port string) {
+// waitListening waits until something in the namespace holder holds
+// (the lab's host or remote) listens on port.
+func waitListening(t *testing.T, lab *netLab, holder *exec.Cmd, port string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if out, _ := lab.in(lab.remote, lab.busybox(), "netstat", "-tln"); strings.Contains(out, ":"+port+" ") {
+		if out, _ := lab.in(holder, lab.busybox(), "netstat", "-tln"); strings.Contains(out, ":"+port+" ") {
 			return
 		}
 	}
@@ -465,14 +466,7 @@ func TestNetworkBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	killOnFailure(t, listener)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if out, _ := lab.in(lab.host, lab.busybox(), "netstat", "-tln"); strings.Contains(out, ":8095 ") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("nothing listens on 8095")
-		}
-	}
+	waitListening(t, lab, lab.host, "8095")
 	before := lab.links()
 	for _, c := range []struct {
 		args   []string
