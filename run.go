@@ -148,7 +148,7 @@ func Run(opts runOptions) (err error) {
 // process is what supervise runs: run's container (ParentProcess) or
 // exec's process in one (ExecProcess).
 type process interface {
-	Start() error
+	Start(ready <-chan struct{}) error
 	Wait() (syscall.WaitStatus, error)
 	Process() *os.Process
 }
@@ -160,15 +160,22 @@ type process interface {
 // ended mydocker's side; or why the command could not start (a
 // *container.StartError carries 126, 127 or 125).
 func supervise(p process, console *terminal.Console, started func()) (syscall.WaitStatus, syscall.Signal, error) {
-	// Catch signals before the process exists, so none is lost between
-	// its start and the forwarding loop.
+	// Catch signals before the command runs, so none is lost between its
+	// start and the forwarding loop. Catching them is done while init
+	// starts up (README, Performance), and p.Start waits for it before
+	// init may go on. A signal that comes earlier ends mydocker as it
+	// would have before the container existed, and init with it (its
+	// death signal), before the command ever ran.
 	// No signal.Stop: mydocker exits right after, and Stop waits for the
-	// runtime's signal goroutine to settle (half a millisecond of every
-	// container's start-up, measured).
+	// runtime's signal goroutine to settle (README, Performance).
 	signals := make(chan os.Signal, 16)
-	signal.Notify(signals, append(forwardedSignals, syscall.SIGWINCH)...)
+	caught := make(chan struct{})
+	go func() {
+		signal.Notify(signals, append(forwardedSignals, syscall.SIGWINCH)...)
+		close(caught)
+	}()
 
-	startErr := p.Start()
+	startErr := p.Start(caught)
 	if p.Process() == nil {
 		return 0, 0, startErr // nothing was started, nothing to reap
 	}

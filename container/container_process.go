@@ -22,6 +22,7 @@ import (
 //	  and exec /proc/self/exe init      ──────▶ (starts; waits on fd 3)
 //	OnCreated: --net's veth pair, eth0 set up
 //	  in init's network namespace
+//	wait for ready (run: signals caught)
 //	fd 3 ─ Config records, then "end" ────────▶ read up to "end"
 //	  (fd 3 stays open: "run is alive")         mounts (the overlay, /proc, /dev...)
 //	OnStarted: the PID into the state file
@@ -172,7 +173,9 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 // Start clones the container, sends it its Config and waits until init has
 // either exec'd the user's command or reported why it could not. A
 // *StartError means init ran and refused; the caller must still Wait.
-func (p *ParentProcess) Start() error {
+// ready, if not nil, is what the caller prepares while init starts up:
+// init gets its Config, and with it the go-ahead, once ready is closed.
+func (p *ParentProcess) Start(ready <-chan struct{}) error {
 	defer p.closeParentEnds()
 	if p.Cgroup != nil {
 		if dir := p.Cgroup.UnifiedDir(); dir != "" {
@@ -215,6 +218,9 @@ func (p *ParentProcess) Start() error {
 			_ = p.Cmd.Process.Kill()
 			return err
 		}
+	}
+	if ready != nil {
+		<-ready
 	}
 	// A write error (init died early) is not the interesting one: the
 	// start report or the exit status says what happened. The pipe stays

@@ -53,7 +53,7 @@ func NewExecProcess(s *State, cfg *Config, initArgs []string, stdio Stdio) (*Exe
 }
 
 // Start enters the container and starts init there, as ParentProcess.Start.
-func (e *ExecProcess) Start() error {
+func (e *ExecProcess) Start(ready <-chan struct{}) error {
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: see ExecProcess
@@ -65,7 +65,7 @@ func (e *ExecProcess) Start() error {
 			started <- err
 			return
 		}
-		started <- e.ParentProcess.Start()
+		started <- e.ParentProcess.Start(ready)
 		if e.Cmd.Process == nil {
 			return
 		}
