@@ -290,6 +290,9 @@ func NewWorkspace(root string, s *State, layer, runFiles, again bool) (w *Worksp
 			return nil, fmt.Errorf("create container layer: %w", err)
 		}
 	}
+	if !s.Detached {
+		return w, nil // its layer goes with the run: nothing to restore
+	}
 	return w, w.saveDurable(s)
 }
 
