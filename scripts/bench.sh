@@ -14,10 +14,15 @@
 #      runc exec), and run -d + rm -f (next to a foreground run);
 #   6. peak RSS (GNU time's %M: the largest of the process and its children).
 #
-# Environment: RUNS (default 200), OUT (default .bench/).
+# Each comparison runs in ROUNDS rounds (hyperfine on all its commands, one
+# after the other), merged: the machine's slower and faster minutes weigh on
+# every command alike, and the ratios stay true when the times drift.
+#
+# Environment: RUNS (default 200), ROUNDS (default 5), OUT (default .bench/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-200}
+rounds=${ROUNDS:-5}
 out=$(realpath -m "${OUT:-.bench}")
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (containers need it)" >&2; exit 1; }
 
@@ -46,10 +51,33 @@ tar -C "$out/bundle/rootfs" -xf busybox.tar
 
 ns_unshare="unshare -fpmuin --mount-proc /bin/true"
 ns_bwrap="bwrap --unshare-pid --unshare-uts --unshare-ipc --unshare-net --dev-bind / / --proc /proc /bin/true"
-hf() { hyperfine -N --warmup 20 --style none "$@" >/dev/null; }
+# hf OUT.json RUNS WARMUP [-N] hyperfine-arguments: RUNS runs of each
+# command, in $rounds rounds, merged into OUT.json.
+hf() {
+  local json=$1 n=$2 warmup=$3; shift 3
+  for k in $(seq "$rounds"); do
+    hyperfine --warmup "$warmup" --style none --runs $(( (n + rounds - 1) / rounds )) \
+      --export-json "$json.$k" "$@" >/dev/null
+  done
+  merge "$json"
+}
+# merge OUT.json: the rounds OUT.json.1, .2... as one hyperfine result.
+merge() {
+  python3 - "$1" "$rounds" <<'PY'
+import json, statistics, sys
+path, n = sys.argv[1], int(sys.argv[2])
+times = {}
+for k in range(1, n + 1):
+    for r in json.load(open(f"{path}.{k}"))["results"]:
+        times.setdefault(r["command"], []).extend(r["times"])
+json.dump({"results": [{"command": c, "times": t, "median": statistics.median(t), "min": min(t), "max": max(t)}
+                       for c, t in times.items()]}, open(path, "w"))
+PY
+  rm -f "$1".*
+}
 
 echo "bench: 1/6 host filesystem ($runs runs each)" >&2
-hf --runs "$runs" --export-json "$out/host.json" \
+hf "$out/host.json" "$runs" 4 -N \
   -n "mydocker run /bin/true" "$md run /bin/true" \
   -n "unshare -fpmuin --mount-proc" "$ns_unshare" \
   -n "bwrap (same namespaces)" "$ns_bwrap" \
@@ -61,20 +89,23 @@ echo "bench: 2/6 image mode ($runs runs each)" >&2
 # where that mount is gone, so they see the same host.
 unshare -m --propagation private sh -c '
   umount /sys/fs/cgroup/unified 2>/dev/null || true
-  exec hyperfine -N --warmup 20 --style none --runs "$0" --export-json "$1/image.json" \
-    -n "mydocker run busybox /bin/true" "$2 --root $1/root run busybox /bin/true" \
-    -n "crun run (same rootfs)" "crun run -b $1/bundle bench-crun" \
-    -n "runc run (same rootfs)" "runc run -b $1/bundle bench-runc"' "$runs" "$out" "$md" >/dev/null
+  for k in $(seq "$3"); do
+    hyperfine -N --warmup 4 --style none --runs $(( ($0 + $3 - 1) / $3 )) --export-json "$1/image.json.$k" \
+      -n "mydocker run busybox /bin/true" "$2 --root $1/root run busybox /bin/true" \
+      -n "crun run (same rootfs)" "crun run -b $1/bundle bench-crun" \
+      -n "runc run (same rootfs)" "runc run -b $1/bundle bench-runc" || exit 1
+  done' "$runs" "$out" "$md" "$rounds" >/dev/null
+merge "$out/image.json"
 
 echo "bench: 3/6 image mode on a busy disk (100 runs each)" >&2
 # A container's layer is on the same disk as the writer's file. Without
 # overlayfs's volatile option, each container's end would sync the whole
 # file system, the writer's dirty pages included.
-hf --runs 100 --export-json "$out/quiet.json" -n "quiet" "$md --root $root run busybox /bin/true"
+hyperfine -N --warmup 20 --style none --runs 100 --export-json "$out/quiet.json" -n "quiet" "$md --root $root run busybox /bin/true" >/dev/null
 ( while :; do dd if=/dev/zero of="$out/busy.bin" bs=1M count=16 conv=notrunc status=none; sleep 0.1; done ) &
 writer=$!
 trap 'kill $writer 2>/dev/null; rm -f "$out/busy.bin"; true' EXIT
-hf --runs 100 --export-json "$out/busy.json" -n "busy" "$md --root $root run busybox /bin/true"
+hyperfine -N --warmup 20 --style none --runs 100 --export-json "$out/busy.json" -n "busy" "$md --root $root run busybox /bin/true" >/dev/null
 kill $writer; wait $writer 2>/dev/null || true
 trap - EXIT
 rm -f "$out/busy.bin"
@@ -83,7 +114,7 @@ echo "bench: 4/6 N at once" >&2
 for n in 1 10 50 100; do
   r=$(( n >= 50 ? 20 : 50 ))
   many() { echo "sh -c 'for i in \$(seq $n); do $1 & done; wait'"; }
-  hyperfine --warmup 3 --style none --runs "$r" --export-json "$out/many-$n.json" \
+  hf "$out/many-$n.json" "$r" 1 \
     -n "mydocker x$n" "$(many "$md run /bin/true")" \
     -n "unshare x$n" "$(many "$ns_unshare")" \
     -n "bwrap x$n" "$(many "$ns_bwrap")" \
@@ -98,7 +129,7 @@ cid=$("$md" --root "$root" run -d busybox sleep 100000)
 # Removed however the bench ends (a failed row stops it: set -e).
 trap '"$md" --root "$root" rm -f "$cid" >/dev/null 2>&1 || true' EXIT
 cpid=$("$md" --root "$root" ps | awk -v id="$cid" '$1 == id {print $(NF-1)}')
-hf --runs "$runs" --export-json "$out/lifecycle.json" \
+hf "$out/lifecycle.json" "$runs" 4 -N \
   -n "mydocker exec CONTAINER /bin/true" "$md --root $root exec $cid /bin/true" \
   -n "nsenter -t PID -a /bin/true" "nsenter -t $cpid -a /bin/true" \
   -n "mydocker run -d busybox true + rm -f" "sh -c 'exec $md --root $root rm -f \$($md --root $root run -d busybox true)'" \
@@ -113,11 +144,14 @@ tar -C "$out/bundle-exec/rootfs" -xf busybox.tar
 unshare -m --propagation private sh -c '
   umount /sys/fs/cgroup/unified 2>/dev/null || true
   runc run -d -b "$1/bundle-exec" bench-exec </dev/null >/dev/null 2>&1 || exit 1
-  hyperfine -N --warmup 20 --style none --runs "$0" --export-json "$1/runc-exec.json" \
-    -n "runc exec CONTAINER /bin/true" "runc exec bench-exec /bin/true"
-  status=$?
+  status=0
+  for k in $(seq "$2"); do
+    hyperfine -N --warmup 4 --style none --runs $(( ($0 + $2 - 1) / $2 )) --export-json "$1/runc-exec.json.$k" \
+      -n "runc exec CONTAINER /bin/true" "runc exec bench-exec /bin/true" || { status=1; break; }
+  done
   runc delete -f bench-exec >/dev/null 2>&1
-  exit $status' "$runs" "$out" >/dev/null
+  exit $status' "$runs" "$out" "$rounds" >/dev/null
+merge "$out/runc-exec.json"
 
 echo "bench: 6/6 peak RSS" >&2
 rss() { # median of 21 runs of GNU time's %M, in KiB
