@@ -108,9 +108,12 @@ func Resolve(base, add, drop []string) ([]string, error) {
 }
 
 // Apply leaves the calling thread with exactly names in its bounding,
-// permitted, effective and inheritable sets and an empty ambient set, as
-// docker does for root in a container. Capabilities belong to a thread:
-// the caller execs from this one (main.go keeps init on it).
+// permitted and effective sets, and empty inheritable and ambient sets, as
+// docker does for root in a container. An inheritable capability would
+// pass to a program whose file has it inheritable even when run by a user
+// other than root (CVE-2022-24769; docker empties the set since 20.10.14).
+// Capabilities belong to a thread: the caller execs from this one (main.go
+// keeps init on it).
 func Apply(names []string) error {
 	caps, err := capability.NewPid2(0)
 	if err != nil {
@@ -122,7 +125,7 @@ func Apply(names []string) error {
 		if !ok {
 			return fmt.Errorf("capabilities: %s is not known to this kernel", name)
 		}
-		caps.Set(capability.BOUNDING|capability.PERMITTED|capability.EFFECTIVE|capability.INHERITABLE, c)
+		caps.Set(capability.BOUNDING|capability.PERMITTED|capability.EFFECTIVE, c)
 	}
 	if err := caps.Apply(capability.CAPS | capability.BOUNDS | capability.AMBS); err != nil {
 		return fmt.Errorf("capabilities: drop all but %v: %w", names, err)

@@ -18,8 +18,8 @@ import (
 //  2. the seccomp filter: without no_new_privs the kernel wants
 //     CAP_SYS_ADMIN to load one, so it comes before the capabilities go
 //     (docker's profile lets the next calls through: capset, prctl, execve);
-//  3. the capability sets: bounding, permitted, effective, inheritable set
-//     to the kept ones, ambient emptied.
+//  3. the capability sets: bounding, permitted, effective set to the
+//     kept ones, inheritable and ambient emptied.
 //
 // All three belong to a thread: the one that execs (main.go keeps init on
 // it). With --init, init itself goes on running as PID 1, so they are set
