@@ -8,30 +8,33 @@ import (
 	"github.com/mydocker/mydocker/image"
 )
 
-// removeImages is `mydocker rmi NAME...`. An image a running container
-// uses is refused: its files are that container's lower layer.
+// removeImages is `mydocker rmi NAME...`. An image a container uses,
+// running or kept exited until rm, is refused: its files are that
+// container's lower layer.
 func removeImages(names []string) error {
-	inUse, err := container.CleanStale(storeRoot)
-	if err != nil {
-		return err
-	}
 	store := image.NewStore(storeRoot)
 	// As docker: every name is tried; each failure is said on its own
 	// line, and the status is non-zero if any failed.
 	failed := 0
-	for _, name := range names {
-		var err error
-		if inUse[name] {
-			err = fmt.Errorf("image %q is in use by a running container", name)
-		} else {
-			err = store.Remove(name)
+	err := container.WithImageUsers(storeRoot, func(users map[string]string) error {
+		for _, name := range names {
+			var err error
+			if user, used := users[name]; used {
+				err = fmt.Errorf("image %q is in use by container %s (rm it first)", name, user)
+			} else {
+				err = store.Remove(name)
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "mydocker: %v\n", err)
+				failed++
+				continue
+			}
+			fmt.Println(name)
 		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "mydocker: %v\n", err)
-			failed++
-			continue
-		}
-		fmt.Println(name)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if failed > 0 {
 		return exitWith(container.StatusRuntimeError)

@@ -62,7 +62,7 @@ func Create(spec Spec) (c *Container, err error) {
 	c = &Container{State: spec.State, Config: spec.Config, keep: spec.Keep, again: spec.Again}
 	ownRoot := spec.ImageRootfs != "" || spec.Rootfs != ""
 	// 1. State and name.
-	if c.ws, err = NewWorkspace(spec.Root, c.State, spec.ImageRootfs != "", ownRoot, spec.Again); err != nil {
+	if c.ws, err = NewWorkspace(spec.Root, c.State, spec.ImageRootfs, ownRoot, spec.Again); err != nil {
 		return nil, err
 	}
 	defer func() {

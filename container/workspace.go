@@ -2,10 +2,8 @@ package container
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -187,13 +185,14 @@ func NewID() (string, error) {
 
 // NewWorkspace makes and locks the state file of the container s, after
 // removing what containers whose mydocker was killed left; s's name must
-// not be a live container's of the same root. With layer, it makes the
-// overlay's directories for s.Image too, and with runFiles (image or
-// --rootfs) the run files' directory. The lock is held until the
-// container's teardown, or until mydocker dies, when the kernel drops it.
-// again is start's: the container s exists, exited, and runs again on its
-// layer.
-func NewWorkspace(root string, s *State, layer, runFiles, again bool) (w *Workspace, err error) {
+// not be a live container's of the same root. With imageRootfs (the image's
+// files), it makes the overlay's directories for s.Image too, and with
+// runFiles (image or --rootfs) the run files' directory. The lock is held
+// until the container's teardown, or until mydocker dies, when the kernel
+// drops it. again is start's: the container s exists, exited, and runs
+// again on its layer.
+func NewWorkspace(root string, s *State, imageRootfs string, runFiles, again bool) (w *Workspace, err error) {
+	layer := imageRootfs != ""
 	w = &Workspace{ID: s.ID}
 	if runFiles {
 		w.RunDir = runDir(s.ID)
@@ -218,6 +217,15 @@ func NewWorkspace(root string, s *State, layer, runFiles, again bool) (w *Worksp
 		restoreAfterReboot(root, true)
 		if _, err := scanContainers(root); err != nil {
 			return nil, err
+		}
+		// rmi takes an image away under this same lock, once it has seen
+		// that no container uses it (WithImageUsers): the image is either
+		// still there, and this container's state makes it in use from
+		// now on, or it is gone, and the container cannot be.
+		if layer {
+			if _, err := os.Stat(imageRootfs); err != nil {
+				return nil, fmt.Errorf("image %q: removed (rmi)", s.Image)
+			}
 		}
 	} else if err := os.MkdirAll(RuntimeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create container state: %w", err)
@@ -516,30 +524,28 @@ func LogPath(root, id string) string { return LayerPath(root, id, logFile) }
 
 const logFile = "container.log"
 
-// CleanStale removes the directories of containers whose mydocker is gone
-// (killed with SIGKILL, say). It returns the images that live containers
-// use.
-func CleanStale(root string) (inUse map[string]bool, err error) {
-	inUse = map[string]bool{}
-	_, errRun := os.Stat(RuntimeDir)
-	_, errLayers := os.Stat(containersDir(root))
-	if errors.Is(errRun, fs.ErrNotExist) && errors.Is(errLayers, fs.ErrNotExist) {
-		return inUse, nil // nothing ever ran: create nothing
-	}
+// WithImageUsers calls fn with the images that containers of root use,
+// each with the name of one of them (a running container, or a detached
+// one kept until rm), after removing what containers whose mydocker is gone
+// (killed with SIGKILL, say) left. fn runs under the containers lock: no
+// container is made meanwhile (NewWorkspace), so an image fn takes away
+// cannot become a new container's lower layer.
+func WithImageUsers(root string, fn func(users map[string]string) error) error {
 	unlock, err := lockContainers()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer unlock()
 	restoreAfterReboot(root, true)
 	live, err := scanContainers(root)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	users := map[string]string{}
 	for _, c := range live {
-		if c.Root == root && c.Image != "" && c.layer {
-			inUse[c.Image] = true
+		if _, seen := users[c.Image]; !seen && c.Root == root && c.Image != "" && c.layer {
+			users[c.Image] = c.Name
 		}
 	}
-	return inUse, nil
+	return fn(users)
 }

@@ -2,14 +2,18 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/mydocker/mydocker/container"
+	"golang.org/x/sys/unix"
 )
 
 // inImage runs mydocker with the tests' store.
@@ -279,6 +283,14 @@ func TestImagesAndRmi(t *testing.T) {
 	c.Wait()
 	expectFailure(t, r, 125, "in use")
 
+	// And while a detached container that used it is kept, exited, until
+	// rm: its layer's lower layer is the image (start, commit).
+	id := detached(t, "--name", "rmi-user", "second", "true")
+	waitStatus(t, id, `Exited \(0\)`)
+	r = run(t, nil, "--root", storeRoot, "rmi", "second")
+	expectFailure(t, r, 125, `image "second" is in use by container rmi-user`)
+	mustRun(t, "rm", id)
+
 	if out := mustRunInImage(t, "rmi", "second"); out != "second\n" {
 		t.Errorf("rmi prints %q", out)
 	}
@@ -485,4 +497,106 @@ func TestImportProgressOnlyOnATerminal(t *testing.T) {
 		t.Errorf("commit under a terminal: status %d, %q", status, c.output())
 	}
 	mustRun(t, "rmi", "progress-tty", "progress-pipe", "progress-commit")
+}
+
+// TestRmiWhileContainersStart: rmi and runs of the same image at the same
+// moment. Each run either runs on the whole image or says the image is not
+// there (gone before it looked, or taken while it was being made); rmi
+// either removes the image or refuses it as in use. Never a container on
+// an image rmi has taken away.
+func TestRmiWhileContainersStart(t *testing.T) {
+	needImage(t)
+	tarball := filepath.Join(testDir, "busybox.tar")
+	outcomes := map[string]int{}
+	for round := 0; round < 30; round++ {
+		mustRunInImage(t, "import", tarball, "racing")
+		var wg sync.WaitGroup
+		results := make(chan result, 8)
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				time.Sleep(time.Duration(2+i) * time.Millisecond)
+				// The image's files are read all the way through the run.
+				results <- run(t, nil, "--root", storeRoot, "run", "racing", "sh", "-c", "ls /bin >/dev/null && cat /bin/busybox >/dev/null && echo ran")
+			}(i)
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		rmi := run(t, nil, "--root", storeRoot, "rmi", "racing")
+		wg.Wait()
+		close(results)
+		switch {
+		case rmi.status == 0:
+			outcomes["rmi removed"]++
+		case strings.Contains(rmi.stderr, "in use by container"):
+			outcomes["rmi refused"]++
+			mustRunInImage(t, "rmi", "racing")
+		default:
+			t.Fatalf("rmi: status %d, %q", rmi.status, rmi.stderr)
+		}
+		for r := range results {
+			switch {
+			case r.status == 0 && r.stdout == "ran\n":
+				outcomes["ran"]++
+			case r.status == 125 && strings.Contains(r.stderr, `no image "racing"`):
+				outcomes["no image"]++
+			case r.status == 125 && strings.Contains(r.stderr, `image "racing": removed`):
+				outcomes["removed while made"]++
+			default:
+				t.Errorf("run during rmi: status %d, stdout %q, stderr %q; want a whole run or the image not there", r.status, r.stdout, r.stderr)
+			}
+		}
+	}
+	checkNoWorkspaceLeft(t)
+	t.Logf("outcomes: %v", outcomes)
+}
+
+// TestRunStopsOnAnImageRmiTookAway: a run that found its image, then waits
+// for the containers lock while rmi (played here by the test, holding the
+// lock as rmi does) takes the image away, stops with 125 before making a
+// container of it, and leaves nothing behind.
+func TestRunStopsOnAnImageRmiTookAway(t *testing.T) {
+	needImage(t)
+	mustRunInImage(t, "import", filepath.Join(testDir, "busybox.tar"), "taken")
+	lock, err := os.OpenFile(filepath.Join(container.RuntimeDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(mydocker, "--root", storeRoot, "run", "taken", "true")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killOnFailure(t, cmd)
+	waitForWchan(t, cmd.Process.Pid, "locks_lock_inode_wait")
+	// What rmi does under the lock.
+	images := filepath.Join(storeRoot, "images")
+	if err := os.Rename(filepath.Join(images, "taken"), filepath.Join(images, ".taken-away")); err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(filepath.Join(images, ".taken-away"))
+	lock.Close()
+	err = cmd.Wait()
+	if status := statusOf(t, cmd, err); status != 125 || !strings.Contains(stderr.String(), `image "taken": removed`) {
+		t.Errorf("run on an image taken away while it waited: status %d, stderr %q; want 125, the image removed", status, stderr.String())
+	}
+	checkNoWorkspaceLeft(t)
+}
+
+// waitForWchan waits (boundedly) until process pid sleeps in the kernel
+// function fn.
+func waitForWchan(t *testing.T, pid int, fn string) {
+	t.Helper()
+	var got []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if got, _ = os.ReadFile(fmt.Sprintf("/proc/%d/wchan", pid)); string(got) == fn {
+			return
+		}
+	}
+	t.Fatalf("process %d never slept in %s (last: %q)", pid, fn, got)
 }
