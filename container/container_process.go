@@ -126,12 +126,17 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 		// container's PID 1 is killed too, and with it the whole PID
 		// namespace: a one-off run never leaves an orphaned container.
 		Pdeathsig: syscall.SIGKILL,
+		// A session of its own, as docker's container has: the user's
+		// terminal is not its controlling terminal, so what is typed
+		// there (Ctrl-C, Ctrl-Z) signals mydocker, which forwards it
+		// once, and not the container straight from the terminal too.
+		Setsid: true,
 	}
 	files := []*os.File{configR, statusW}
 	var consoleR *os.File
 	if cfg.ConsoleSocket {
-		// init makes the terminal: a session of its own, and no stdin
-		// until the pty's slave side replaces stdio.
+		// init makes the terminal, its session's controlling terminal,
+		// and has no stdin until the pty's slave side replaces stdio.
 		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			for _, f := range []*os.File{configR, configW, statusR, statusW} {
@@ -141,12 +146,10 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 		}
 		consoleR = os.NewFile(uintptr(fds[0]), "console-socket")
 		files = append(files, os.NewFile(uintptr(fds[1]), "console-socket-child"))
-		cmd.SysProcAttr.Setsid = true
 	} else if cfg.TTY {
-		// A session of its own with the pseudo-terminal as controlling
-		// terminal: job control works, Ctrl-C signals the container's
-		// foreground process, and the host's terminal is out of reach.
-		cmd.SysProcAttr.Setsid = true
+		// The pseudo-terminal as the session's controlling terminal: job
+		// control works, Ctrl-C signals the container's foreground
+		// process, and the host's terminal is out of reach.
 		cmd.SysProcAttr.Setctty = true
 		cmd.SysProcAttr.Ctty = 0 // the child's stdin
 	}

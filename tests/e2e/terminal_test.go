@@ -312,3 +312,24 @@ func TestTTYRestoredBeforeTheLastLogLine(t *testing.T) {
 		t.Errorf("the closing log line was written while the terminal was raw (stair-stepped): %q", out[i:])
 	}
 }
+
+// TestCtrlCWithoutTTYReachesTheContainerOnce: without -t the container is
+// in a session of its own, as docker's is: Ctrl-C typed at the user's
+// terminal reaches mydocker, which forwards it, and not the container
+// straight from the terminal as well.
+func TestCtrlCWithoutTTYReachesTheContainerOnce(t *testing.T) {
+	s := startSession(t, 24, 80, "run", "/bin/sh", "-c",
+		`trap "echo got-INT" INT; trap "echo got-TERM; exit 7" TERM; echo ready; while :; do sleep 0.05; done`)
+	s.expect("ready")
+	s.send("\x03") // Ctrl-C
+	s.expect("got-INT")
+	// Forwarded after any SIGINT still on its way (SIGINT's number is the
+	// lower: the runtime hands pending signals on in that order).
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if status := s.wait(); status != 7 {
+		t.Errorf("status %d after SIGTERM, want the trap's 7", status)
+	}
+	if n := strings.Count(s.output(), "got-INT"); n != 1 {
+		t.Errorf("one Ctrl-C reached the container %d times, want once (mydocker's forward):\n%s", n, s.output())
+	}
+}
