@@ -2,8 +2,10 @@ package container
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -532,6 +534,12 @@ const logFile = "container.log"
 // cannot become a new container's lower layer.
 func WithImageUsers(root string, fn func(users map[string]string) error) error {
 	unlock, err := lockContainers()
+	if _, statErr := os.Stat(RuntimeDir); err != nil && errors.Is(statErr, fs.ErrNotExist) {
+		// No container was ever made, and this user may not make the
+		// directory (rmi as non-root, on a store of its own): no image
+		// is in use.
+		return fn(map[string]string{})
+	}
 	if err != nil {
 		return err
 	}

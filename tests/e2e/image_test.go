@@ -600,3 +600,28 @@ func waitForWchan(t *testing.T, pid int, fn string) {
 	}
 	t.Fatalf("process %d never slept in %s (last: %q)", pid, fn, got)
 }
+
+// TestRmiWithoutRootWhereNoContainerEverRan: rmi needs the containers lock
+// only where containers were made; as a user who may not make the runtime
+// directory, on a host where none ever ran, it still says what it says of
+// the image.
+func TestRmiWithoutRootWhereNoContainerEverRan(t *testing.T) {
+	dir, err := os.MkdirTemp("", "mydocker-rmi-") // t.TempDir's parent is root's only
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil { // nobody looks in, cannot write
+		t.Fatal(err)
+	}
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		mydocker, "--root", filepath.Join(dir, "root"), "rmi", "nosuch")
+	cmd.Env = append(os.Environ(), "MYDOCKER_RUNTIME_DIR="+filepath.Join(dir, "run"))
+	out, err := cmd.CombinedOutput()
+	if status := statusOf(t, cmd, err); status != 125 || string(out) != "mydocker: image \"nosuch\": no such image\n" {
+		t.Errorf("rmi as nobody: status %d, %q; want 125 and no such image", status, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run")); err == nil {
+		t.Errorf("rmi made the runtime directory")
+	}
+}
