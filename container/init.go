@@ -197,7 +197,13 @@ func dieWithParent(configPipe *os.File) error {
 		return fmt.Errorf("set parent-death signal: %w", err)
 	}
 	fds := []unix.PollFd{{Fd: int32(configPipe.Fd()), Events: unix.POLLIN}}
-	if _, err := unix.Poll(fds, 0); err != nil {
+	// poll(2) is never restarted after a signal handler, and the Go
+	// runtime signals its own threads (SIGURG, to preempt goroutines).
+	_, err = unix.Poll(fds, 0)
+	for err == unix.EINTR {
+		_, err = unix.Poll(fds, 0)
+	}
+	if err != nil {
 		return fmt.Errorf("check that mydocker run is alive: %w", err)
 	}
 	if fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {

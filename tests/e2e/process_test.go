@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -165,5 +167,59 @@ func TestEnvFileMessages(t *testing.T) {
 	os.WriteFile(long, []byte("LONG="+strings.Repeat("v", 100000)+"\n"), 0o644)
 	if out := mustRun(t, "run", "--env-file", long, "/bin/sh", "-c", `echo ${#LONG}`); out != "100000\n" {
 		t.Errorf("a 100000-byte value: %q", out)
+	}
+}
+
+// TestInitStartsUnderASignalStorm sends SIGURG, which every process
+// ignores unless it asks otherwise, to mydocker's child as fast as it can
+// while the container starts. A Go program is signalled like this all the
+// time (its runtime preempts goroutines with SIGURG), and a system call
+// that the kernel does not restart after a handler (poll) then fails
+// with EINTR: init must try again, not give up.
+func TestInitStartsUnderASignalStorm(t *testing.T) {
+	needImage(t)
+	for round := 0; round < 40; round++ {
+		args := [][]string{
+			{"run", "/bin/true"},
+			{"run", "--init", "-m", "64m", "busybox", "true"},
+		}[round%2]
+		cmd := exec.Command(mydocker, args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killOnFailure(t, cmd)
+		done := make(chan struct{})
+		go func() {
+			pattern := fmt.Sprintf("/proc/%d/task/*/children", cmd.Process.Pid)
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				paths, _ := filepath.Glob(pattern)
+				for _, path := range paths {
+					data, _ := os.ReadFile(path)
+					for _, f := range strings.Fields(string(data)) {
+						pid, _ := strconv.Atoi(f)
+						// As fast as the kernel takes them, until it is gone.
+						for pid > 0 && syscall.Kill(pid, syscall.SIGURG) == nil {
+							select {
+							case <-done:
+								return
+							default:
+							}
+						}
+					}
+				}
+			}
+		}()
+		err := cmd.Wait()
+		close(done)
+		if status := statusOf(t, cmd, err); status != 0 {
+			t.Fatalf("round %d, %q: a container signalled while it starts: status %d, stderr %q", round, args, status, stderr.String())
+		}
 	}
 }
