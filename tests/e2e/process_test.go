@@ -177,12 +177,14 @@ func TestEnvFileMessages(t *testing.T) {
 // that the kernel does not restart after a handler (poll) then fails
 // with EINTR: init must try again, not give up.
 func TestInitStartsUnderASignalStorm(t *testing.T) {
-	needImage(t)
-	for round := 0; round < 40; round++ {
+	id := detached(t, "busybox", "sleep", "1000")
+	waitStatus(t, id, `Up `)
+	for round := 0; round < 45; round++ {
 		args := [][]string{
 			{"run", "/bin/true"},
 			{"run", "--init", "-m", "64m", "busybox", "true"},
-		}[round%2]
+			{"exec", id, "true"},
+		}[round%3]
 		cmd := exec.Command(mydocker, args...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
