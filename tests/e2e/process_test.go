@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestInitMakesCommandAChild(t *testing.T) {
@@ -179,7 +180,7 @@ func TestEnvFileMessages(t *testing.T) {
 func TestInitStartsUnderASignalStorm(t *testing.T) {
 	id := detached(t, "busybox", "sleep", "1000")
 	waitStatus(t, id, `Up `)
-	for round := 0; round < 45; round++ {
+	for round := 0; round < 30; round++ {
 		args := [][]string{
 			{"run", "/bin/true"},
 			{"run", "--init", "-m", "64m", "busybox", "true"},
@@ -191,7 +192,8 @@ func TestInitStartsUnderASignalStorm(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		killOnFailure(t, cmd)
+		// A watchdog of this round's own: killOnFailure's lasts the test.
+		watchdog := time.AfterFunc(watchdogLimit, func() { cmd.Process.Kill() })
 		done := make(chan struct{})
 		go func() {
 			pattern := fmt.Sprintf("/proc/%d/task/*/children", cmd.Process.Pid)
@@ -220,6 +222,9 @@ func TestInitStartsUnderASignalStorm(t *testing.T) {
 		}()
 		err := cmd.Wait()
 		close(done)
+		if !watchdog.Stop() {
+			t.Fatalf("round %d, %q: a container signalled while it starts still ran after %v; killed", round, args, watchdogLimit)
+		}
 		if status := statusOf(t, cmd, err); status != 0 {
 			t.Fatalf("round %d, %q: a container signalled while it starts: status %d, stderr %q", round, args, status, stderr.String())
 		}
