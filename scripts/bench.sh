@@ -100,15 +100,24 @@ merge "$out/image.json"
 echo "bench: 3/6 image mode on a busy disk (100 runs each)" >&2
 # A container's layer is on the same disk as the writer's file. Without
 # overlayfs's volatile option, each container's end would sync the whole
-# file system, the writer's dirty pages included.
-hyperfine -N --warmup 20 --style none --runs 100 --export-json "$out/quiet.json" -n "quiet" "$md --root $root run busybox /bin/true" >/dev/null
-( while :; do dd if=/dev/zero of="$out/busy.bin" bs=1M count=16 conv=notrunc status=none; sleep 0.1; done ) &
-writer=$!
-trap 'kill $writer 2>/dev/null; rm -f "$out/busy.bin"; true' EXIT
-hyperfine -N --warmup 20 --style none --runs 100 --export-json "$out/busy.json" -n "busy" "$md --root $root run busybox /bin/true" >/dev/null
-kill $writer; wait $writer 2>/dev/null || true
+# file system, the writer's dirty pages included. Quiet and busy runs
+# alternate in $rounds rounds, as the other rows do.
+writer=
+trap '[ -n "$writer" ] && kill $writer 2>/dev/null; rm -f "$out/busy.bin"; true' EXIT
+for k in $(seq "$rounds"); do
+  hyperfine -N --warmup 4 --style none --runs $(( (100 + rounds - 1) / rounds )) \
+    --export-json "$out/quiet.json.$k" -n "quiet" "$md --root $root run busybox /bin/true" >/dev/null
+  ( while :; do dd if=/dev/zero of="$out/busy.bin" bs=1M count=16 conv=notrunc status=none; sleep 0.1; done ) &
+  writer=$!
+  hyperfine -N --warmup 4 --style none --runs $(( (100 + rounds - 1) / rounds )) \
+    --export-json "$out/busy.json.$k" -n "busy" "$md --root $root run busybox /bin/true" >/dev/null
+  kill $writer; wait $writer 2>/dev/null || true
+  writer=
+  rm -f "$out/busy.bin"
+done
 trap - EXIT
-rm -f "$out/busy.bin"
+merge "$out/quiet.json"
+merge "$out/busy.json"
 
 echo "bench: 4/6 N at once" >&2
 for n in 1 10 50 100; do
