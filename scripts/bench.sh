@@ -8,7 +8,8 @@
 #   2. image: `mydocker run busybox /bin/true` (overlay, pivot_root, /dev)
 #      vs crun and runc on an OCI bundle of the same busybox rootfs;
 #   3. image mode on a busy disk: 100 runs while a writer of the bench's
-#      own dirties 16 MB every 100 ms, next to 100 on the quiet disk;
+#      own dirties 16 MB every 100 ms, next to 100 on the quiet disk, and
+#      crun's alike;
 #   4. N containers started at once (N = 1, 10, 50, 100), wall time;
 #   5. lifecycle: exec into a running container (next to nsenter -a and
 #      runc exec), and run -d + rm -f (next to a foreground run);
@@ -37,6 +38,22 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 make -s build image >/dev/null
+# Whatever the bench makes goes however it ends (a failed row stops it:
+# set -e): the busy disk's file, the detached container, and the runtime
+# directory if mydocker made it here.
+rundir=${MYDOCKER_RUNTIME_DIR:-/run/mydocker}
+rundir_was_there=; [ -e "$rundir" ] && rundir_was_there=1
+cid=
+cleanup() {
+  rm -f "$out/busy.bin"
+  [ -n "$cid" ] && "$md" --root "$root" rm -f "$cid" >/dev/null 2>&1
+  if [ -z "$rundir_was_there" ]; then
+    rm -f "$rundir/.lock"
+    rmdir "$rundir/.names" "$rundir/.work" "$rundir" 2>/dev/null
+  fi
+  true
+}
+trap cleanup EXIT
 rm -rf "$out" && mkdir -p "$out"
 md=$PWD/mydocker
 # The yardstick: a bare Go re-exec (scripts/barereexec), built as mydocker is.
@@ -101,21 +118,25 @@ echo "bench: 3/6 image mode on a busy disk (100 runs each)" >&2
 # A container's layer is on the same disk as the writer's file. Without
 # overlayfs's volatile option, each container's end would sync the whole
 # file system, the writer's dirty pages included. Quiet and busy runs
-# alternate in $rounds rounds, as the other rows do.
-writer=
-trap '[ -n "$writer" ] && kill $writer 2>/dev/null; rm -f "$out/busy.bin"; true' EXIT
-for k in $(seq "$rounds"); do
-  hyperfine -N --warmup 4 --style none --runs $(( (100 + rounds - 1) / rounds )) \
-    --export-json "$out/quiet.json.$k" -n "quiet" "$md --root $root run busybox /bin/true" >/dev/null
-  ( while :; do dd if=/dev/zero of="$out/busy.bin" bs=1M count=16 conv=notrunc status=none; sleep 0.1; done ) &
-  writer=$!
-  hyperfine -N --warmup 4 --style none --runs $(( (100 + rounds - 1) / rounds )) \
-    --export-json "$out/busy.json.$k" -n "busy" "$md --root $root run busybox /bin/true" >/dev/null
-  kill $writer; wait $writer 2>/dev/null || true
-  writer=
-  rm -f "$out/busy.bin"
-done
-trap - EXIT
+# alternate in $rounds rounds, as the other rows do; crun runs beside
+# mydocker, in the image rows' mount namespace (for the same reason).
+unshare -m --propagation private sh -c '
+  out=$1 md=$2 rounds=$3 writer=
+  stop() { [ -n "$writer" ] && kill "$writer" 2>/dev/null; wait; writer=; rm -f "$out/busy.bin"; }
+  trap stop EXIT
+  umount /sys/fs/cgroup/unified 2>/dev/null || true
+  for k in $(seq "$rounds"); do
+    for disk in quiet busy; do
+      if [ $disk = busy ]; then
+        ( while :; do dd if=/dev/zero of="$out/busy.bin" bs=1M count=16 conv=notrunc status=none; sleep 0.1; done ) &
+        writer=$!
+      fi
+      hyperfine -N --warmup 4 --style none --runs $(( (100 + rounds - 1) / rounds )) --export-json "$out/$disk.json.$k" \
+        -n "mydocker run busybox /bin/true" "$md --root $out/root run busybox /bin/true" \
+        -n "crun run (same rootfs)" "crun run -b $out/bundle bench-crun" || exit 1
+      stop
+    done
+  done' sh "$out" "$md" "$rounds" >/dev/null
 merge "$out/quiet.json"
 merge "$out/busy.json"
 
@@ -135,8 +156,6 @@ echo "bench: 5/6 lifecycle: run -d + rm -f, exec" >&2
 # namespaces (no cgroup, no confinement: the floor), and the foreground
 # run for scale.
 cid=$("$md" --root "$root" run -d busybox sleep 100000)
-# Removed however the bench ends (a failed row stops it: set -e).
-trap '"$md" --root "$root" rm -f "$cid" >/dev/null 2>&1 || true' EXIT
 cpid=$("$md" --root "$root" ps | awk -v id="$cid" '$1 == id {print $(NF-1)}')
 hf "$out/lifecycle.json" "$runs" 4 -N \
   -n "mydocker exec CONTAINER /bin/true" "$md --root $root exec $cid /bin/true" \
@@ -144,7 +163,7 @@ hf "$out/lifecycle.json" "$runs" 4 -N \
   -n "mydocker run -d busybox true + rm -f" "sh -c 'exec $md --root $root rm -f \$($md --root $root run -d busybox true)'" \
   -n "mydocker run busybox true (foreground)" "$md --root $root run busybox true"
 "$md" --root "$root" rm -f "$cid" >/dev/null
-trap - EXIT
+cid=
 # runc exec into a runc container of the same rootfs running sleep, in the
 # image rows' mount namespace (for the same reason).
 mkdir -p "$out/bundle-exec/rootfs"
@@ -206,11 +225,13 @@ print()
 def pct(times, p):
     times = sorted(times)
     return times[min(len(times) - 1, int(round(p / 100 * (len(times) - 1))))]
-quiet = json.load(open(f"{out}/quiet.json"))["results"][0]
-busy = json.load(open(f"{out}/busy.json"))["results"][0]
-print("| mydocker run busybox /bin/true, 100 runs | median ms | p95 ms | max ms | p95 / quiet median |")
+quiet = {r["command"]: r for r in json.load(open(f"{out}/quiet.json"))["results"]}
+busy = {r["command"]: r for r in json.load(open(f"{out}/busy.json"))["results"]}
+print("| 100 runs each | median ms | p95 ms | max ms | p95 / quiet median |")
 print("|---|---|---|---|---|")
-for name, r in (("quiet disk", quiet), ("busy disk (16 MB written every 100 ms)", busy)):
-    print(f"| {name} | {r['median']*1e3:.2f} | {pct(r['times'], 95)*1e3:.2f} | {max(r['times'])*1e3:.2f} | {pct(r['times'], 95)/quiet['median']:.2f}x |")
+for command in quiet:
+    ref = quiet[command]["median"]
+    for disk, r in (("quiet disk", quiet[command]), ("busy disk (16 MB written every 100 ms)", busy[command])):
+        print(f"| {command}, {disk} | {r['median']*1e3:.2f} | {pct(r['times'], 95)*1e3:.2f} | {max(r['times'])*1e3:.2f} | {pct(r['times'], 95)/ref:.2f}x |")
 PY
 echo "bench: results in $out (table.md, *.json)" >&2
