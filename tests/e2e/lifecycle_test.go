@@ -227,20 +227,32 @@ func TestKilledRunDetachedAndMonitorsKeepPsTruthful(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 	}
-	time.Sleep(500 * time.Millisecond) // deaths by signal are asynchronous
-	// Every container ps calls Up is alive, and every live one is Up.
-	up := 0
-	for _, l := range strings.Split(mustRun(t, "ps", "-a"), "\n")[1:] {
-		if f := strings.Fields(l); len(f) > 0 && strings.Contains(l, " Up ") {
-			up++
-			pid, _ := strconv.Atoi(f[len(f)-2])
-			if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err != nil || !strings.Contains(string(env), mark) {
-				t.Errorf("ps says Up, but PID %d is not the container: %q", pid, l)
+	// Every container ps calls Up is alive, and every live one is Up. A
+	// death by signal is asynchronous, and a monitor that outlived its
+	// run -d may still be starting its container: the two views are
+	// compared until they agree, for a while.
+	var lies []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		lies = nil
+		up := 0
+		for _, l := range strings.Split(mustRun(t, "ps", "-a"), "\n")[1:] {
+			if f := strings.Fields(l); len(f) > 0 && strings.Contains(l, " Up ") {
+				up++
+				pid, _ := strconv.Atoi(f[len(f)-2])
+				if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err != nil || !strings.Contains(string(env), mark) {
+					lies = append(lies, fmt.Sprintf("ps says Up, but PID %d is not the container: %q", pid, l))
+				}
 			}
 		}
+		if n := len(processesWithEnv(mark)); n != up {
+			lies = append(lies, fmt.Sprintf("%d container processes alive, %d containers Up in ps", n, up))
+		}
+		if len(lies) == 0 || time.Now().After(deadline) {
+			break
+		}
 	}
-	if n := len(processesWithEnv(mark)); n != up {
-		t.Errorf("%d container processes alive, %d containers Up in ps", n, up)
+	for _, lie := range lies {
+		t.Error(lie)
 	}
 	if ids := strings.Fields(mustRun(t, "ps", "-a", "-q")); len(ids) > 0 {
 		mustRun(t, append([]string{"rm", "-f"}, ids...)...)
