@@ -42,12 +42,12 @@ func processesWithEnv(mark string) []int {
 }
 
 // expectNoSurvivors fails when a process marked with mark is still alive
-// a few seconds after its mydocker died (the death signal is asynchronous),
+// 15 seconds after its mydocker died (the death signal is asynchronous),
 // and kills the survivors by PID so that nothing is left on the host.
 func expectNoSurvivors(t *testing.T, mark string) {
 	t.Helper()
 	var pids []int
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if pids = processesWithEnv(mark); len(pids) == 0 {
 			return
 		}

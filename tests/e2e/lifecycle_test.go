@@ -367,12 +367,12 @@ func TestCommit(t *testing.T) {
 	// A running container can be committed too; the name must be new.
 	id2 := detached(t, "busybox", "sh", "-c", "echo live > /live; sleep 1000")
 	waitStatus(t, id2, `Up `)
-	for deadline := time.Now().Add(5 * time.Second); run(t, nil, "exec", id2, "test", "-s", "/live").status != 0; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); run(t, nil, "exec", id2, "test", "-s", "/live").status != 0; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the running container never wrote /live")
 		}
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if r := run(t, nil, "commit", id2, "committed-live"); r.status == 0 {
 			break
 		} else if time.Now().After(deadline) {
