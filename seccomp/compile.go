@@ -19,8 +19,10 @@ const (
 
 // Compile turns an OCI seccomp profile (what docker's profile becomes once
 // its capability and kernel conditions are settled) into a program for
-// this machine's architecture. System calls the architecture does not
-// have are skipped, as libseccomp does.
+// this machine's calling convention and, when the profile lists it (as
+// docker's does), the 32-bit one the machine also runs (int 0x80 on
+// x86_64): each numbers its calls in its own way. System calls an
+// architecture does not have are skipped, as libseccomp does.
 //
 // The program finds a call's number by binary search, not by comparing it
 // with each allowed call in turn: at load time the kernel runs the filter
@@ -28,7 +30,10 @@ const (
 // (its seccomp cache, Linux 5.11), so the length of the path to a verdict
 // counts some 450 times (README, Performance). Its shape:
 //
-//	arch != this machine's: ENOSYS
+//	arch == this machine's: the search below, in its numbers
+//	arch == its 32-bit one (if listed): the same search, in those numbers
+//	any other: ENOSYS
+//
 //	A = nr
 //	if A >= 250 { if A >= 320 {...} else {...} } else {...}   ranges of numbers
 //	    leaf: return the action of a call without conditions,
@@ -40,6 +45,48 @@ func Compile(profile *specs.LinuxSeccomp) (Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	a := &assembler{}
+	a.load(offArch)
+	native := a.newLabel()
+	a.jumpIf(unix.BPF_JEQ, auditArch, native, a.here())
+	compat := -1
+	if lists(profile.Architectures, compatArch) {
+		compat = a.newLabel()
+		other := a.newLabel()
+		a.jumpIf(unix.BPF_JEQ, compatAuditArch, a.here(), other)
+		a.jumpAlways(compat) // beyond a conditional jump's reach
+		a.place(other)
+	}
+	// Another calling convention (x32's numbers come as this machine's,
+	// with bit 30 set, and fall to the default action): refused whole.
+	a.ret(unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS))
+	a.place(native)
+	if err := a.search(profile, syscallTable[:], defaultAction, true); err != nil {
+		return nil, err
+	}
+	if compat >= 0 {
+		a.place(compat)
+		if err := a.search(profile, compatSyscallTable[:], defaultAction, false); err != nil {
+			return nil, err
+		}
+	}
+	return a.assemble()
+}
+
+func lists(archs []specs.Arch, arch specs.Arch) bool {
+	for _, a := range archs {
+		if a == arch {
+			return true
+		}
+	}
+	return false
+}
+
+// search writes the binary search on the call's number, in table's
+// numbering, and the blocks of argument checks it leads to. A 32-bit
+// convention's arguments are 32 bits wide: its checks look at the low
+// halves only, as libseccomp's do (the high ones are not the caller's).
+func (a *assembler) search(profile *specs.LinuxSeccomp, table []syscallEntry, defaultAction uint32, wide bool) error {
 	// What each number does, rule by rule in the profile's order.
 	type rule struct {
 		act  uint32
@@ -49,27 +96,18 @@ func Compile(profile *specs.LinuxSeccomp) (Program, error) {
 	for _, r := range profile.Syscalls {
 		act, err := action(r.Action, r.ErrnoRet)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		sets, err := conditionSets(r.Args)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, name := range r.Names {
-			if nr, known := syscallNumber(name); known {
+			if nr, known := syscallNumber(table, name); known {
 				rules[nr] = append(rules[nr], rule{act, sets})
 			}
 		}
 	}
-
-	a := &assembler{}
-	a.load(offArch)
-	ok := a.newLabel()
-	a.jumpIf(unix.BPF_JEQ, auditArch, ok, a.here())
-	// Another architecture's calling convention (32-bit int 0x80, x32)
-	// numbers its calls differently: refused whole.
-	a.ret(unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS))
-	a.place(ok)
 	a.load(offNr)
 
 	// Each number's outcome: an action, or (with argument checks first)
@@ -145,8 +183,8 @@ func Compile(profile *specs.LinuxSeccomp) (Program, error) {
 			for _, conds := range r.sets {
 				next := a.newLabel()
 				for _, c := range conds {
-					if err := a.condition(c, next); err != nil {
-						return nil, fmt.Errorf("seccomp: system call %d: %w", nr, err)
+					if err := a.condition(c, next, wide); err != nil {
+						return fmt.Errorf("seccomp: system call %d: %w", nr, err)
 					}
 				}
 				a.ret(r.act)
@@ -158,7 +196,7 @@ func Compile(profile *specs.LinuxSeccomp) (Program, error) {
 		}
 		a.ret(defaultAction)
 	}
-	return a.assemble()
+	return nil
 }
 
 // conditionSets reads a rule's argument checks as runc does: all must hold
@@ -254,9 +292,10 @@ func (a *assembler) jumpIf(op uint16, k uint32, jt, jf int) {
 	a.prog = append(a.prog, unix.SockFilter{Code: unix.BPF_JMP | op | unix.BPF_K, K: k})
 }
 
-// condition checks one 64-bit argument, going on when it holds and to
-// fail when it does not: the high halves first, then the low ones.
-func (a *assembler) condition(c specs.LinuxSeccompArg, fail int) error {
+// condition checks one argument, going on when it holds and to fail when
+// it does not: for a 64-bit one (wide) the high halves first, then the
+// low ones; for a 32-bit one the low ones alone.
+func (a *assembler) condition(c specs.LinuxSeccompArg, fail int, wide bool) error {
 	hi, lo := offArgs+8*uint32(c.Index)+4, offArgs+8*uint32(c.Index)
 	vhi, vlo := uint32(c.Value>>32), uint32(c.Value)
 	pass := a.newLabel()
@@ -266,17 +305,21 @@ func (a *assembler) condition(c specs.LinuxSeccompArg, fail int) error {
 		if c.Op == specs.OpNotEqual {
 			yes, no = fail, pass
 		}
-		a.load(hi)
-		a.jumpIf(unix.BPF_JEQ, vhi, a.here(), no)
+		if wide {
+			a.load(hi)
+			a.jumpIf(unix.BPF_JEQ, vhi, a.here(), no)
+		}
 		a.load(lo)
 		a.jumpIf(unix.BPF_JEQ, vlo, yes, no)
 	case specs.OpMaskedEqual:
 		// (arg & Value) == ValueTwo
 		mhi, mlo := vhi, vlo
 		whi, wlo := uint32(c.ValueTwo>>32), uint32(c.ValueTwo)
-		a.load(hi)
-		a.and(mhi)
-		a.jumpIf(unix.BPF_JEQ, whi, a.here(), fail)
+		if wide {
+			a.load(hi)
+			a.and(mhi)
+			a.jumpIf(unix.BPF_JEQ, whi, a.here(), fail)
+		}
 		a.load(lo)
 		a.and(mlo)
 		a.jumpIf(unix.BPF_JEQ, wlo, pass, fail)
@@ -293,9 +336,11 @@ func (a *assembler) condition(c specs.LinuxSeccompArg, fail int) error {
 		case specs.OpLessEqual:
 			op, yes, no = unix.BPF_JGT, fail, pass
 		}
-		a.load(hi)
-		a.jumpIf(unix.BPF_JGT, vhi, yes, a.here())
-		a.jumpIf(unix.BPF_JEQ, vhi, a.here(), no)
+		if wide {
+			a.load(hi)
+			a.jumpIf(unix.BPF_JGT, vhi, yes, a.here())
+			a.jumpIf(unix.BPF_JEQ, vhi, a.here(), no)
+		}
 		a.load(lo)
 		a.jumpIf(op, vlo, yes, no)
 	default:
@@ -349,12 +394,12 @@ func (a *assembler) assemble() (Program, error) {
 	return Program(a.prog), nil
 }
 
-// syscallNumber looks name up in this architecture's table (a sorted,
+// syscallNumber looks name up in an architecture's table (a sorted,
 // static array: no start-up cost).
-func syscallNumber(name string) (uint32, bool) {
-	i := sort.Search(len(syscallTable), func(i int) bool { return syscallTable[i].name >= name })
-	if i < len(syscallTable) && syscallTable[i].name == name {
-		return syscallTable[i].nr, true
+func syscallNumber(table []syscallEntry, name string) (uint32, bool) {
+	i := sort.Search(len(table), func(i int) bool { return table[i].name >= name })
+	if i < len(table) && table[i].name == name {
+		return table[i].nr, true
 	}
 	return 0, false
 }

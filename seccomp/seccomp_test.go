@@ -107,8 +107,56 @@ func TestDefaultProfileDecisions(t *testing.T) {
 			t.Errorf("%s: action %#x errno %d, want %#x errno %d", c.name, action, errno, c.action, c.errno)
 		}
 	}
-	if action, errno := verdict(t, prog, unix.AUDIT_ARCH_I386, 3); action != deny || errno != uint32(unix.ENOSYS) {
-		t.Errorf("a 32-bit call: action %#x errno %d, want ENOSYS", action, errno)
+	// The 32-bit convention (int 0x80 on x86_64), in its own numbers.
+	compat := func(name string) uint32 {
+		nr, ok := syscallNumber(compatSyscallTable[:], name)
+		if !ok {
+			t.Fatalf("no 32-bit %s", name)
+		}
+		return nr
+	}
+	for _, c := range []struct {
+		name   string
+		nr     uint32
+		args   []uint64
+		action uint32
+		errno  uint32
+	}{
+		{"32-bit read", compat("read"), nil, allow, 0},
+		{"32-bit mount", compat("mount"), nil, deny, uint32(unix.EPERM)},
+		{"32-bit unshare(CLONE_NEWUSER)", compat("unshare"), []uint64{unix.CLONE_NEWUSER}, deny, uint32(unix.EPERM)},
+		{"32-bit clone plain (fork)", compat("clone"), []uint64{uint64(unix.SIGCHLD)}, allow, 0},
+		{"32-bit clone(CLONE_NEWNS)", compat("clone"), []uint64{unix.CLONE_NEWNS | uint64(unix.SIGCHLD)}, deny, uint32(unix.EPERM)},
+		{"32-bit personality(0xffffffff) query", compat("personality"), []uint64{0xffffffff}, allow, 0},
+		{"32-bit socket(AF_VSOCK)", compat("socket"), []uint64{unix.AF_VSOCK}, deny, uint32(unix.EPERM)},
+	} {
+		action, errno := verdict(t, prog, compatAuditArch, c.nr, c.args...)
+		if action != c.action || errno != c.errno {
+			t.Errorf("%s: action %#x errno %d, want %#x errno %d", c.name, action, errno, c.action, c.errno)
+		}
+	}
+	if action, errno := verdict(t, prog, unix.AUDIT_ARCH_PPC64LE, 3); action != deny || errno != uint32(unix.ENOSYS) {
+		t.Errorf("another architecture's call: action %#x errno %d, want ENOSYS", action, errno)
+	}
+}
+
+// TestCompatOnlyWhenListed: a profile that lists only this machine's own
+// architecture refuses the 32-bit calls whole, as libseccomp's filters do.
+func TestCompatOnlyWhenListed(t *testing.T) {
+	profile := profileFor(t, capabilities.Default)
+	profile.Architectures = []specs.Arch{specs.ArchX86_64, specs.ArchAARCH64}
+	prog, err := Compile(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nr, _ := syscallNumber(compatSyscallTable[:], "read")
+	if action, errno := verdict(t, prog, compatAuditArch, nr); action != unix.SECCOMP_RET_ERRNO || errno != uint32(unix.ENOSYS) {
+		t.Errorf("32-bit read, profile without %s: action %#x errno %d, want ENOSYS", compatArch, action, errno)
+	}
+	if nr, _ := syscallNumber(syscallTable[:], "read"); true {
+		if action, _ := verdict(t, prog, auditArch, nr); action != unix.SECCOMP_RET_ALLOW {
+			t.Errorf("read: action %#x, want allow", action)
+		}
 	}
 }
 
@@ -149,7 +197,7 @@ func TestEncodeDecode(t *testing.T) {
 // decide is the profile's meaning, straight from the OCI rules: the first
 // rule naming the call whose argument checks hold (runc's: checks of one
 // argument are alternatives, of several all must hold) gives the action.
-func decide(t *testing.T, profile *specs.LinuxSeccomp, nr uint32, args []uint64) uint32 {
+func decide(t *testing.T, profile *specs.LinuxSeccomp, table []syscallEntry, nr uint32, args []uint64) uint32 {
 	t.Helper()
 	holds := func(c specs.LinuxSeccompArg) bool {
 		v := args[c.Index]
@@ -175,7 +223,7 @@ func decide(t *testing.T, profile *specs.LinuxSeccomp, nr uint32, args []uint64)
 	for _, r := range profile.Syscalls {
 		named := false
 		for _, name := range r.Names {
-			if n, ok := syscallNumber(name); ok && n == nr {
+			if n, ok := syscallNumber(table, name); ok && n == nr {
 				named = true
 			}
 		}
@@ -202,10 +250,21 @@ func decide(t *testing.T, profile *specs.LinuxSeccomp, nr uint32, args []uint64)
 }
 
 // TestProgramMeansTheProfile runs the compiled program on every system
-// call number of this architecture (and a few beyond, x32's among them),
-// each with argument values taken from the profile's own checks and
-// around them, and compares with the profile read rule by rule.
+// call number of this architecture and of its 32-bit convention (and a
+// few beyond, x32's among them), each with argument values taken from the
+// profile's own checks and around them, and compares with the profile read
+// rule by rule. A 32-bit call's arguments are 32 bits: the profile reads
+// their low halves.
 func TestProgramMeansTheProfile(t *testing.T) {
+	conventions := []struct {
+		name  string
+		arch  uint32
+		table []syscallEntry
+		wide  bool
+	}{
+		{"native", auditArch, syscallTable[:], true},
+		{"32-bit", compatAuditArch, compatSyscallTable[:], false},
+	}
 	for _, caps := range [][]string{capabilities.Default, append([]string{"CAP_SYS_ADMIN", "CAP_SYS_PTRACE"}, capabilities.Default...)} {
 		profile := profileFor(t, caps)
 		prog, err := Compile(profile)
@@ -213,37 +272,44 @@ func TestProgramMeansTheProfile(t *testing.T) {
 			t.Fatal(err)
 		}
 		vm := newVM(t, prog)
-		// Per number: plain values, and those of its own rules' checks.
-		values := map[uint32][]uint64{}
-		for _, r := range profile.Syscalls {
-			for _, name := range r.Names {
-				nr, _ := syscallNumber(name)
-				for _, c := range r.Args {
-					values[nr] = append(values[nr], c.Value, c.Value+1, c.Value-1, c.ValueTwo, c.Value|1<<32)
-				}
-			}
-		}
-		var nrs []uint32
-		for _, e := range syscallTable {
-			nrs = append(nrs, e.nr, e.nr+1)
-		}
-		nrs = append(nrs, 0x40000000, 0x40000000|unix.SYS_READ, ^uint32(0))
-		checked := 0
-		for _, nr := range nrs {
-			for _, v := range append([]uint64{0, 1, 0xffffffff, 1 << 32, ^uint64(0)}, values[nr]...) {
-				for i := 0; i < 6; i++ {
-					args := make([]uint64, 6)
-					args[i] = v
-					got, errno := run(t, vm, auditArch, nr, args...)
-					want := decide(t, profile, nr, args)
-					if got|errno != want {
-						t.Fatalf("system call %d, args %#x: program %#x, profile %#x", nr, args, got|errno, want)
+		for _, conv := range conventions {
+			// Per number: plain values, and those of its own rules' checks.
+			values := map[uint32][]uint64{}
+			for _, r := range profile.Syscalls {
+				for _, name := range r.Names {
+					nr, _ := syscallNumber(conv.table, name)
+					for _, c := range r.Args {
+						values[nr] = append(values[nr], c.Value, c.Value+1, c.Value-1, c.ValueTwo, c.Value|1<<32)
 					}
-					checked++
 				}
 			}
+			var nrs []uint32
+			for _, e := range conv.table {
+				nrs = append(nrs, e.nr, e.nr+1)
+			}
+			nrs = append(nrs, 0x40000000, 0x40000000|unix.SYS_READ, ^uint32(0))
+			checked := 0
+			for _, nr := range nrs {
+				for _, v := range append([]uint64{0, 1, 0xffffffff, 1 << 32, ^uint64(0)}, values[nr]...) {
+					for i := 0; i < 6; i++ {
+						args := make([]uint64, 6)
+						args[i] = v
+						got, errno := run(t, vm, conv.arch, nr, args...)
+						meant := args
+						if !conv.wide {
+							meant = make([]uint64, 6)
+							meant[i] = uint64(uint32(v))
+						}
+						want := decide(t, profile, conv.table, nr, meant)
+						if got|errno != want {
+							t.Fatalf("%s system call %d, args %#x: program %#x, profile %#x", conv.name, nr, args, got|errno, want)
+						}
+						checked++
+					}
+				}
+			}
+			t.Logf("%s: %d decisions, %d instructions", conv.name, checked, len(prog))
 		}
-		t.Logf("%d decisions, %d instructions", checked, len(prog))
 	}
 }
 
