@@ -228,10 +228,10 @@ func (p *ParentProcess) Start(ready <-chan struct{}) error {
 	// A write error (init died early) is not the interesting one: the
 	// start report or the exit status says what happened. The pipe stays
 	// open until the command runs: it is how init knows that run is alive
-	// (dieWithParent).
+	// (dieWithParent). init narrates the pipe (3.3) when it has read it:
+	// a line printed here, after the write, could come after init's next
+	// steps.
 	sendErr := WriteConfig(p.configW, p.config)
-	trace.Step("3.3", "argv as NUL-ended records: the book's pipe, without its split on spaces", sendErr,
-		"write(pipe to init's fd 3, %d arguments and the config)", len(p.config.Args))
 	if p.OnStarted != nil {
 		p.OnStarted(p.Cmd.Process.Pid)
 	}

@@ -67,8 +67,11 @@ func initContainer(status *os.File) *StartError {
 	defer configPipe.Close() // the user's command must not inherit it
 	cfg, err := ReadConfig(configPipe)
 	if err != nil {
+		trace.Step("3.3", "", err, "read(fd 3, the pipe from run)")
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
+	trace.Step("3.3", "argv as NUL-ended records: the book's pipe, without its split on spaces", nil,
+		"read(fd 3, the pipe from run: %d arguments and the config)", len(cfg.Args))
 	log.Infof("command %q", cfg.Args)
 
 	if cfg.Exec {

@@ -44,7 +44,7 @@ func TestTraceHostFilesRun(t *testing.T) {
 	}
 	expectInOrder(t, traceSteps(r.stderr),
 		`^\[3\.1\] clone\(CLONE_NEWUTS\|CLONE_NEWPID\|CLONE_NEWNS\|CLONE_NEWNET\|CLONE_NEWIPC\).* = \d+$`,
-		`^\[3\.3\] write\(pipe to init's fd 3, 2 arguments`,
+		`^\[3\.3\] read\(fd 3, the pipe from run: 2 arguments and the config\) = 0   # argv as NUL-ended records`,
 		`^\[3\.1\] mount\("", "/", "", MS_REC\|MS_PRIVATE, ""\) = 0   # not in the book`,
 		`^\[3\.1\] mount\("proc", "/proc", "proc", MS_NOSUID\|MS_NODEV\|MS_NOEXEC, ""\) = 0$`,
 		`^\[beyond the book\] close_range`,
