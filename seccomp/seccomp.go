@@ -4,13 +4,16 @@
 // this package turns it into the classic BPF program the kernel runs on
 // every system call, and init loads that program just before the exec.
 //
-// The program is a plain list, one block per rule, read top to bottom:
+// The program checks the calling convention, then finds the call's number
+// by binary search and returns its action, or checks its arguments first
+// (compile.go draws it):
 //
-//	load arch;  not this architecture?  return ENOSYS
-//	load nr;    nr != read?             skip;  return ALLOW
-//	load nr;    nr != clone?            skip;  (arg0 & NS_FLAGS) != 0? skip;  return ALLOW
-//	...
-//	return the default action (EPERM)
+//	load arch;  this machine's?   search in its numbers
+//	            its 32-bit one?   search in those numbers (if the profile lists it)
+//	            any other:        return ENOSYS
+//	search:     load nr;  nr >= 250?  ...  leaf: return ALLOW, or
+//	            clone: (arg0 & NS_FLAGS) != 0? return EPERM; return ALLOW
+//	            a number no rule names: the default action (EPERM)
 //
 // docker's default profile, for docker's default capabilities, is
 // compiled ahead of time (builtin_*.go, `go generate`) so that a start
