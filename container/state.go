@@ -73,7 +73,13 @@ type State struct {
 func (s *State) Status(now time.Time) string {
 	switch {
 	case s.Running:
-		return "Up " + humanDuration(now.Sub(s.Created))
+		// Since this run began, as docker's: a container started again
+		// counts from its start, not from its creation.
+		since := s.StartedAt
+		if since.IsZero() {
+			since = s.Created
+		}
+		return "Up " + humanDuration(now.Sub(since))
 	case s.Exited:
 		return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, humanDuration(now.Sub(s.FinishedAt)))
 	case s.Dead:
@@ -268,11 +274,17 @@ func Find(root, ref string) (*State, error) {
 }
 
 // readState reads the state file at path, and says whether a live
-// mydocker holds it. A file being written reads as nil.
+// mydocker holds it. A file being written reads as nil. A file that is not
+// there is not held: state files appear whole (publish renames them into
+// place), so a missing one is a container whose owner has removed it, as
+// a foreground run does when its container ends.
 func readState(path string) (s *State, held bool) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false
+	}
 	if err != nil {
-		return nil, true // being made or removed this very moment: leave it
+		return nil, true // unreadable for now: leave it
 	}
 	defer f.Close()
 	held = unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil

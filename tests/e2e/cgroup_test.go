@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // cgroupV2 tells the host's layout: a cgroup2 file at the top of
@@ -46,8 +48,39 @@ func cgroupDir(t *testing.T, pid int, controller string) string {
 	return ""
 }
 
-// leftoverCgroups lists mydocker cgroups anywhere under /sys/fs/cgroup.
+// leftoverCgroups lists the mydocker cgroups under /sys/fs/cgroup that the
+// tests may have left: those whose container's state is in the tests' own
+// runtime directory, and those no live mydocker holds (see cgroups.Manager:
+// each holds its cgroups with an flock) that were not already stale when
+// the suite began. A held cgroup of another container is the host's: a
+// container of the user's, running beside the suite, none of its business.
 func leftoverCgroups() []string {
+	var found []string
+	for _, dir := range mydockerCgroups() {
+		id := strings.TrimPrefix(filepath.Base(dir), "mydocker-")
+		if _, err := os.Lstat(filepath.Join(runtimeDir, id)); err == nil {
+			found = append(found, dir)
+		} else if !cgroupHeld(dir) && !staleAtStart[dir] {
+			found = append(found, dir)
+		}
+	}
+	return found
+}
+
+// staleAtStart are the unheld mydocker cgroups the host had before the
+// suite began (TestMain).
+var staleAtStart = map[string]bool{}
+
+func noteStaleCgroups() {
+	for _, dir := range mydockerCgroups() {
+		if !cgroupHeld(dir) {
+			staleAtStart[dir] = true
+		}
+	}
+}
+
+// mydockerCgroups lists every mydocker cgroup on the host.
+func mydockerCgroups() []string {
 	var found []string
 	filepath.WalkDir("/sys/fs/cgroup", func(path string, d os.DirEntry, err error) error {
 		if err == nil && d.IsDir() && strings.HasPrefix(d.Name(), "mydocker-") {
@@ -57,6 +90,16 @@ func leftoverCgroups() []string {
 		return nil
 	})
 	return found
+}
+
+// cgroupHeld: a live mydocker holds the cgroup directory's flock.
+func cgroupHeld(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false // gone
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil
 }
 
 func checkNoCgroupLeft(t *testing.T) {

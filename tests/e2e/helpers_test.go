@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"github.com/mydocker/mydocker/container"
 	"io"
 	"os"
 	"os/exec"
@@ -23,8 +22,12 @@ var mydocker string
 // image built by the project's script into it. /var/lib is never touched.
 var storeRoot string
 
-// testDir holds the binary, the image tarball and storeRoot.
+// testDir holds the binary, the image tarball, storeRoot and runtimeDir.
 var testDir string
+
+// runtimeDir is the tests' own MYDOCKER_RUNTIME_DIR: the state files of
+// their running containers, and nobody else's.
+var runtimeDir string
 
 var (
 	imageOnce sync.Once
@@ -99,20 +102,44 @@ func TestMain(m *testing.M) {
 	}
 	storeRoot = filepath.Join(dir, "root")
 	// Every mydocker a test starts keeps its state there, never in the
-	// host's /var/lib/mydocker ("--root" on a command line still wins).
+	// host's /var/lib/mydocker ("--root" on a command line still wins),
+	// and its runtime state in a directory of the tests' own, never in the
+	// host's /run/mydocker: the user's own containers neither fail the
+	// suite nor are touched by it.
 	os.Setenv("MYDOCKER_ROOT", storeRoot)
-	_, err = os.Stat(container.RuntimeDir)
-	runtimeDirWasThere := err == nil
+	runtimeDir = filepath.Join(dir, "run")
+	os.Setenv("MYDOCKER_RUNTIME_DIR", runtimeDir)
+	noteStaleCgroups()
 	code := m.Run()
-	os.RemoveAll(dir)
-	if !runtimeDirWasThere {
-		// Made by the tests' containers: leave the host as it was.
-		os.Remove(filepath.Join(container.RuntimeDir, ".lock"))
-		os.Remove(filepath.Join(container.RuntimeDir, ".names"))
-		os.Remove(filepath.Join(container.RuntimeDir, ".work"))
-		os.Remove(container.RuntimeDir) // only if empty
+	if left := removeTestContainers(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: removed containers the tests left running: %v\n", left)
 	}
+	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// removeTestContainers kills and removes, by ID, every container the
+// tests left in runtimeDir (a test that failed half-way), so that the next
+// run starts clean. It returns their IDs.
+func removeTestContainers() []string {
+	entries, _ := os.ReadDir(runtimeDir)
+	var ids []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		ids = append(ids, e.Name())
+		// The state file names its root: rm -f looks there.
+		data, _ := os.ReadFile(filepath.Join(runtimeDir, e.Name()))
+		root := storeRoot
+		for _, record := range strings.Split(string(data), "\x00") {
+			if r, ok := strings.CutPrefix(record, "root="); ok {
+				root = r
+			}
+		}
+		exec.Command(mydocker, "--root", root, "rm", "-f", e.Name()).Run()
+	}
+	return ids
 }
 
 // result is what a user sees of one mydocker invocation.

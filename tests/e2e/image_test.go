@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mydocker/mydocker/container"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,7 +42,7 @@ func checkNoWorkspaceLeft(t *testing.T) {
 
 func checkNoContainerDirs(t *testing.T, root string) {
 	t.Helper()
-	for _, dir := range []string{filepath.Join(root, "containers"), container.RuntimeDir, filepath.Join(container.RuntimeDir, ".names"), filepath.Join(container.RuntimeDir, ".work")} {
+	for _, dir := range []string{filepath.Join(root, "containers"), runtimeDir, filepath.Join(runtimeDir, ".names"), filepath.Join(runtimeDir, ".work")} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			if e.Name() != ".lock" && e.Name() != ".names" && e.Name() != ".work" {
@@ -558,7 +557,7 @@ func TestRmiWhileContainersStart(t *testing.T) {
 func TestRunStopsOnAnImageRmiTookAway(t *testing.T) {
 	needImage(t)
 	mustRunInImage(t, "import", filepath.Join(testDir, "busybox.tar"), "taken")
-	lock, err := os.OpenFile(filepath.Join(container.RuntimeDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := os.OpenFile(filepath.Join(runtimeDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

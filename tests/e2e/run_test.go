@@ -368,3 +368,56 @@ func TestHiddenInitAndVersion(t *testing.T) {
 		t.Errorf("--version: %q", v)
 	}
 }
+
+// TestDefaultRuntimeDirLeftAsFound: the suite keeps its containers in a
+// runtime directory of its own; a run with the defaults uses the host's
+// /run/mydocker, and leaves it as it found it (compared, not required
+// empty: the user's own containers may be there).
+func TestDefaultRuntimeDirLeftAsFound(t *testing.T) {
+	const hostDir = "/run/mydocker"
+	list := func() string {
+		entries, _ := os.ReadDir(hostDir)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		work, _ := os.ReadDir(filepath.Join(hostDir, ".work"))
+		for _, e := range work {
+			names = append(names, ".work/"+e.Name())
+		}
+		return strings.Join(names, " ")
+	}
+	_, err := os.Stat(hostDir)
+	wasThere := err == nil
+	before := list()
+	cmd := exec.Command(mydocker, "--root", t.TempDir(), "run", "/bin/sh", "-c", "echo ran")
+	cmd.Env = withoutEnv("MYDOCKER_RUNTIME_DIR")
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "ran\n" {
+		t.Fatalf("run with the default runtime directory: %v, %q", err, out)
+	}
+	if !wasThere {
+		// Made by this run: its lock and directories go, as they came.
+		for _, f := range []string{".lock", ".names", ".work", ""} {
+			os.Remove(filepath.Join(hostDir, f)) // only if empty
+		}
+		if _, err := os.Stat(hostDir); err == nil {
+			t.Errorf("%s left behind by a run on a host that had none: %s", hostDir, list())
+		}
+		return
+	}
+	if after := list(); after != before {
+		t.Errorf("%s changed by one run: before %q, after %q", hostDir, before, after)
+	}
+}
+
+// withoutEnv is this process's environment without the variable name.
+func withoutEnv(name string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, name+"=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
