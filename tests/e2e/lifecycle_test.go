@@ -122,6 +122,40 @@ func TestStopKillRm(t *testing.T) {
 	checkNoCgroupLeft(t)
 }
 
+// TestStopAndRmOfForegroundContainers: a foreground run stopped or removed
+// from another terminal ends at once, and stop and rm -f say so with
+// status 0: the state file its run removes at the end is the container
+// gone, not one still held.
+func TestStopAndRmOfForegroundContainers(t *testing.T) {
+	needImage(t)
+	for _, c := range []struct {
+		name, verb string
+		script     string
+		status     int
+	}{
+		{"fg-stop", "stop", "exec sleep 1000", 137}, // sleep ignores SIGTERM
+		{"fg-trap", "stop", "trap 'exit 0' TERM; while :; do sleep 0.05; done", 0},
+		{"fg-rm", "rm", "exec sleep 1000", 137},
+	} {
+		fg := startInBackground(t, "--root", storeRoot, "run", "--name", c.name, "busybox", "sh", "-c", c.script)
+		waitForDescendant(t, fg.Process.Pid, "sleep")
+		args := []string{"stop", "-t", "1", c.name}
+		if c.verb == "rm" {
+			args = []string{"rm", "-f", c.name}
+		}
+		r := run(t, nil, args...)
+		if r.status != 0 || r.stdout != c.name+"\n" || r.stderr != "" {
+			t.Errorf("%q of a foreground container: status %d, stdout %q, stderr %q; want 0 and its name", args, r.status, r.stdout, r.stderr)
+		}
+		err := fg.Wait()
+		if status := statusOf(t, fg, err); status != c.status {
+			t.Errorf("%q: the foreground run ended with %d, want %d", args, status, c.status)
+		}
+	}
+	checkNoWorkspaceLeft(t)
+	checkNoCgroupLeft(t)
+}
+
 func TestContainerRefsBadInput(t *testing.T) {
 	needImage(t)
 	expectFailure(t, run(t, nil, "rm", "no-such-container"), 1, "no such container: no-such-container")
@@ -338,6 +372,13 @@ func TestStartRunsAnExitedContainerAgainOnItsLayer(t *testing.T) {
 			t.Errorf("run %d: the container's own files were not kept (it counted %s runs): %q", i, got, lines)
 		}
 	}
+	// Up counts from the start, not from the creation.
+	id3 := detached(t, "busybox", "sh", "-c", "sleep 2; exit 5")
+	waitStatus(t, id3, `Exited \(5\)`)
+	mustRun(t, "start", id3)
+	if row := psRow(t, id3); !regexp.MustCompile(`Up (Less than a second|1 second) `).MatchString(row) {
+		t.Errorf("ps right after start says %q; want it Up since the start, not since the creation over 2 s ago", row)
+	}
 	// Starting one that runs is left alone; a foreground one never stays
 	// to be started.
 	id2 := detached(t, "busybox", "sleep", "1000")
@@ -345,7 +386,7 @@ func TestStartRunsAnExitedContainerAgainOnItsLayer(t *testing.T) {
 	mustRun(t, "start", id2)
 	waitStatus(t, id2, `Up `)
 	expectFailure(t, run(t, nil, "start", "no-such"), 1, "no such container")
-	mustRun(t, "rm", "-f", id, id2)
+	mustRun(t, "rm", "-f", id, id2, id3)
 	checkNoWorkspaceLeft(t)
 }
 
