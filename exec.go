@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/urfave/cli"
@@ -40,7 +41,15 @@ var execCommand = cli.Command{
 		if !s.Running {
 			return &statusError{status: 1, msg: "container " + s.Name + " is not running"}
 		}
-		env, err := buildEnv(s.Env, nil, ctx.StringSlice("env"))
+		both := ctx.Bool("ti")
+		tty := both || ctx.Bool("tty")
+		base := s.Env
+		if tty && !hasKey(base, "TERM") {
+			// As docker's exec -t, and as run -t: programs such as clear
+			// and less need to know what terminal they drive.
+			base = append(append([]string{}, base...), "TERM=xterm")
+		}
+		env, err := buildEnv(base, nil, ctx.StringSlice("env"))
 		if err != nil {
 			return usageErrorf("%v", err)
 		}
@@ -55,8 +64,7 @@ var execCommand = cli.Command{
 			}
 			cfg.Workdir = ctx.String("workdir")
 		}
-		both := ctx.Bool("ti")
-		opts := runOptions{interactive: both || ctx.Bool("interactive"), tty: both || ctx.Bool("tty"), config: cfg}
+		opts := runOptions{interactive: both || ctx.Bool("interactive"), tty: tty, config: cfg}
 		if s.Image != "" {
 			opts.image = s.Image // a root of its own: the terminal comes from its devpts
 		}
@@ -93,4 +101,14 @@ func execIn(s *container.State, opts runOptions) error {
 		return exitWith(status)
 	}
 	return nil
+}
+
+// hasKey reports whether the KEY=VALUE list env sets key.
+func hasKey(env []string, key string) bool {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			return true
+		}
+	}
+	return false
 }

@@ -47,25 +47,7 @@ func main() {
 	app.Name = "mydocker"
 	app.Usage = usage
 	app.Version = version
-	app.Commands = []cli.Command{
-		initCommand,
-		runCommand,
-		psCommand,
-		execCommand,
-		logsCommand,
-		startCommand,
-		stopCommand,
-		killCommand,
-		rmCommand,
-		inspectCommand,
-		commitCommand,
-		importCommand,
-		imagesCommand,
-		rmiCommand,
-		networkCommand,
-		checkCommand,
-		completionCommand,
-	}
+	app.Commands = appCommands
 	app.Flags = []cli.Flag{
 		cli.StringFlag{
 			Name:   "log-level",
@@ -96,9 +78,30 @@ func main() {
 		fail(usageErrorf("unknown command %q (see 'mydocker --help')", name))
 	}
 
-	if err := app.Run(os.Args); err != nil {
+	if err := app.Run(splitCombinedFlags(app, os.Args)); err != nil {
 		fail(err)
 	}
+}
+
+// appCommands are mydocker's commands, init (hidden) first.
+var appCommands = []cli.Command{
+	initCommand,
+	runCommand,
+	psCommand,
+	execCommand,
+	logsCommand,
+	startCommand,
+	stopCommand,
+	killCommand,
+	rmCommand,
+	inspectCommand,
+	commitCommand,
+	importCommand,
+	imagesCommand,
+	rmiCommand,
+	networkCommand,
+	checkCommand,
+	completionCommand,
 }
 
 // storeRoot is --root: the image store and container layers live below it.

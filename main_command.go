@@ -35,7 +35,7 @@ var runCommand = cli.Command{
    namespace playground, not a boundary. --privileged, --cap-add,
    --cap-drop and --security-opt change either.`,
 	Flags: []cli.Flag{
-		cli.BoolFlag{Name: "interactive, i", Usage: "keep stdin attached (else it is /dev/null)"},
+		cli.BoolFlag{Name: "interactive, i", Usage: "keep stdin attached (else it is /dev/null; with -d, open with nothing attached, as docker's -di)"},
 		cli.BoolFlag{Name: "tty, t", Usage: "give the container a pseudo-terminal of its own (when stdin is a terminal)"},
 		cli.BoolFlag{Name: "ti, it", Usage: "same as -i -t (the book's spelling)"},
 		cli.BoolFlag{Name: "init", Usage: "run a small init as PID 1 that forwards signals and reaps zombies"},
@@ -98,11 +98,6 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 	}
 	if err := monitorFromEnv(&opts); err != nil {
 		return runOptions{}, usageErrorf("%v", err)
-	}
-	if opts.detach && opts.interactive {
-		// Nothing could reach a detached container's stdin: mydocker has
-		// no attach (yet).
-		return runOptions{}, usageErrorf("-d runs without stdin: leave out -i (see mydocker logs)")
 	}
 	// The image-or-command rule: with --rootfs, everything is COMMAND;
 	// else a first argument with a "/" is a command on the host's files

@@ -238,6 +238,10 @@ func relaySignals(signals <-chan os.Signal, container *os.Process, console *term
 	}
 }
 
+// heldStdin is the write end of a detached -i container's stdin, kept
+// open (and referenced, so that no finalizer closes it) for its life.
+var heldStdin *os.File
+
 // setUpStdio decides what the container's stdin, stdout and stderr are:
 // the caller's (stdin only with -i), or with -t and a terminal on stdin a
 // pseudo-terminal of the container's own, relayed by the returned Console.
@@ -248,7 +252,18 @@ func setUpStdio(opts *runOptions) (*terminal.Console, container.Stdio, error) {
 		if opts.tty {
 			return detachedTerminal(opts)
 		}
-		return nil, container.Stdio{Out: opts.log, Err: opts.log}, nil
+		stdio = container.Stdio{Out: opts.log, Err: opts.log}
+		if opts.interactive {
+			// docker's -di with nobody attached: stdin stays open and
+			// quiet, so a shell waits instead of reading end-of-file. The
+			// monitor holds the write end until the container ends.
+			r, w, err := os.Pipe()
+			if err != nil {
+				return nil, stdio, fmt.Errorf("stdin pipe: %w", err)
+			}
+			stdio.In, heldStdin = r, w
+		}
+		return nil, stdio, nil
 	}
 	if opts.interactive {
 		stdio.In = os.Stdin

@@ -333,3 +333,90 @@ func splitList(values []string) []string {
 	}
 	return out
 }
+
+// splitCombinedFlags rewrites docker's combined short flags of run and
+// exec (-dit, -itd, -dt, -td, -di...) as separate ones (-d -i -t) before
+// urfave/cli reads them. Its own short-option handling cannot be used: it
+// would split the book's single-dash long flags (-name, -cpushare) too.
+// Only run's and exec's own flags are looked at, up to COMMAND: what
+// follows belongs to the command (run busybox ls -dit stays as it is).
+func splitCombinedFlags(app *cli.App, args []string) []string {
+	i, cmd := skipFlags(args, 1, app.Flags)
+	if i >= len(args) || cmd == nil || cmd.Name != "run" && cmd.Name != "exec" {
+		return args
+	}
+	out := append([]string{}, args[:i+1]...)
+	for j := i + 1; j < len(args); j++ {
+		a := args[j]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			return append(out, args[j:]...)
+		}
+		if split, ok := combinedDIT(a); ok {
+			out = append(out, split...)
+			continue
+		}
+		out = append(out, a)
+		if takesValue(strings.TrimLeft(a, "-"), cmd.Flags) && j+1 < len(args) {
+			j++
+			out = append(out, args[j])
+		}
+	}
+	return out
+}
+
+// skipFlags returns the index of the first argument from i on that is not
+// one of flags (or a flag's value), and the command it names, if any.
+func skipFlags(args []string, i int, flags []cli.Flag) (int, *cli.Command) {
+	for ; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" || a == "--" {
+			break
+		}
+		if takesValue(strings.TrimLeft(a, "-"), flags) {
+			i++
+		}
+	}
+	if i >= len(args) {
+		return i, nil
+	}
+	for k := range appCommands {
+		if appCommands[k].HasName(args[i]) {
+			return i, &appCommands[k]
+		}
+	}
+	return i, nil
+}
+
+// combinedDIT splits "-dit" and its kin: two or three of d, i and t, each
+// once, behind one dash. -ti and -it are run's own flag, and stay.
+func combinedDIT(a string) ([]string, bool) {
+	letters := strings.TrimPrefix(a, "-")
+	if len(a) < 3 || a[1] == '-' || len(letters) > 3 || letters == "ti" || letters == "it" {
+		return nil, false
+	}
+	var out []string
+	for _, c := range letters {
+		if !strings.ContainsRune("dit", c) || strings.Count(letters, string(c)) > 1 {
+			return nil, false
+		}
+		out = append(out, "-"+string(c))
+	}
+	return out, true
+}
+
+// takesValue reports whether the flag called name (without dashes, maybe
+// with =VALUE) is one of flags that reads the next argument as its value.
+func takesValue(name string, flags []cli.Flag) bool {
+	if strings.Contains(name, "=") {
+		return false
+	}
+	for _, f := range flags {
+		for _, n := range strings.Split(f.GetName(), ",") {
+			if strings.TrimSpace(n) == name {
+				_, isBool := f.(cli.BoolFlag)
+				return !isBool
+			}
+		}
+	}
+	return false
+}

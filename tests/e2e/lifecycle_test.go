@@ -80,13 +80,38 @@ func TestRunDetachedStartErrorsLeaveNothing(t *testing.T) {
 	needImage(t)
 	expectFailure(t, run(t, nil, "run", "-d", "busybox", "no-such-command"), 127, "not found")
 	expectFailure(t, run(t, nil, "run", "-d", "busybox", "/etc"), 126, "is a directory")
-	expectFailure(t, run(t, nil, "run", "-d", "-i", "busybox", "sh"), 125, "-d")
 	expectFailure(t, run(t, nil, "run", "-d", "-m", "1k", "busybox", "sh"), 125, "minimum")
 	if out := mustRun(t, "ps", "-a", "-q"); out != "" {
 		t.Errorf("a failed run -d left a container: %q", out)
 	}
 	checkNoWorkspaceLeft(t)
 	checkNoCgroupLeft(t)
+}
+
+// TestCombinedShortFlags: docker's -dit and its kin, as docker users type
+// them; the shell they start waits on its stdin (a terminal, or with -di
+// an open pipe nobody writes to), so the container stays up, as docker's
+// does. The book's single-dash long flags still work, and a command's own
+// flags are its own.
+func TestCombinedShortFlags(t *testing.T) {
+	needImage(t)
+	for _, flag := range []string{"-dit", "-itd", "-tid", "-dt", "-td", "-di", "-id"} {
+		r := run(t, nil, "run", flag, "-name", "combined"+flag, "busybox", "sh")
+		id := strings.TrimSpace(r.stdout)
+		if r.status != 0 || !regexp.MustCompile(`^[0-9a-f]{12}$`).MatchString(id) {
+			t.Errorf("run %s busybox sh: status %d, stdout %q, stderr %q; want the ID", flag, r.status, r.stdout, r.stderr)
+			continue
+		}
+		// Up, and still Up once ps has seen it twice: the shell waits.
+		waitStatus(t, id, `Up .* combined`+flag+`$`)
+		waitStatus(t, id, `Up `)
+		mustRun(t, "rm", "-f", id)
+	}
+	if out := mustRun(t, "run", "busybox", "echo", "-dit"); out != "-dit\n" {
+		t.Errorf("run busybox echo -dit printed %q: the command's own flag was taken", out)
+	}
+	expectFailure(t, run(t, nil, "run", "-dix", "busybox", "sh"), 125, "flag provided but not defined: -dix")
+	checkNoWorkspaceLeft(t)
 }
 
 func TestStopKillRm(t *testing.T) {
@@ -474,8 +499,9 @@ func TestExecWithTerminalAndOnHostFiles(t *testing.T) {
 	waitStatus(t, id, `Up `)
 	s := startSession(t, 24, 80, "exec", "-ti", id, "sh")
 	s.expect("# ")
-	s.send("tty; exit 3\n")
+	s.send("tty; echo term=$TERM; exit 3\n")
 	s.expect("/dev/pts/")
+	s.expect("term=xterm") // as run -t and docker's exec -t set it
 	if status := s.wait(); status != 3 {
 		t.Errorf("exec -ti: status %d, want 3", status)
 	}
