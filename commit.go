@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,14 +19,23 @@ var commitCommand = cli.Command{
 		if len(ctx.Args()) != 2 {
 			return usageErrorf("commit needs a container and an image name: mydocker commit CONTAINER IMAGE")
 		}
+		name := ctx.Args()[1]
+		// The image name is checked first, with import's words and status.
+		store := image.NewStore(storeRoot)
+		if err := store.CheckNewName(name); err != nil {
+			return usageErrorf("%v", err)
+		}
 		s, err := container.Find(storeRoot, ctx.Args()[0])
 		if err == nil {
-			err = commitContainer(s, ctx.Args()[1])
+			err = commitContainer(store, s, name)
+		}
+		if errors.Is(err, image.ErrInterrupted) {
+			return err // its own status, 128+N
 		}
 		if err != nil {
 			return &statusError{status: 1, msg: err.Error()}
 		}
-		fmt.Println(ctx.Args()[1])
+		fmt.Println(name)
 		return nil
 	},
 }
@@ -33,17 +43,19 @@ var commitCommand = cli.Command{
 // commitContainer is commit: the container's image plus its own layer, as
 // a new image (whether it runs or has exited; a running one is not
 // paused, so a file it writes meanwhile may or may not be in).
-func commitContainer(s *container.State, name string) error {
+func commitContainer(store *image.Store, s *container.State, name string) error {
 	if s.Image == "" || strings.Contains(s.Image, "/") {
 		return fmt.Errorf("container %s runs on the host's files or a --rootfs directory: it has no layer of its own to commit", s.Name)
 	}
-	store := image.NewStore(storeRoot)
 	store.Progress = progressOutput()
 	base, err := store.Get(s.Image)
 	if err != nil {
 		return err
 	}
+	interrupted, stop := cancelOnSignal(store)
+	defer stop()
 	// The /etc files are mydocker's, bind-mounted over the container's.
 	etc := []string{"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
-	return store.Commit(base, container.LayerPath(storeRoot, s.ID, "upper"), name, etc)
+	err = store.Commit(base, container.LayerPath(storeRoot, s.ID, "upper"), name, etc)
+	return interruptedError(err, interrupted)
 }

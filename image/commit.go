@@ -23,11 +23,8 @@ import (
 // into unpackAs. skip are paths (relative to /) that are not the
 // container's own, such as the /etc files mydocker bind-mounts.
 func (s *Store) Commit(base *Image, upper, name string, skip []string) error {
-	if !ValidName(name) {
-		return fmt.Errorf("invalid image name %q: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", name)
-	}
-	if s.Exists(name) {
-		return fmt.Errorf("image %q already exists (remove it with 'mydocker rmi %s')", name, name)
+	if err := s.CheckNewName(name); err != nil {
+		return err
 	}
 	entries, err := mergeLayers(base.Rootfs, upper, skip)
 	if err != nil {

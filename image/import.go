@@ -13,6 +13,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Import unpacks the root filesystem tarball at tarball (plain or gzip)
@@ -28,11 +31,8 @@ import (
 // tarball "-" is standard input, as for `docker import -`. cfg, when not
 // empty, is stored beside the root filesystem (import --change).
 func (s *Store) Import(tarball, name string, cfg Config) (err error) {
-	if !ValidName(name) {
-		return fmt.Errorf("invalid image name %q: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", name)
-	}
-	if s.Exists(name) {
-		return fmt.Errorf("image %q already exists (remove it with 'mydocker rmi %s')", name, name)
+	if err := s.CheckNewName(name); err != nil {
+		return err
 	}
 	f := os.Stdin
 	if tarball != "-" {
@@ -56,6 +56,18 @@ func (s *Store) Import(tarball, name string, cfg Config) (err error) {
 	return nil
 }
 
+// CheckNewName checks that name can name a new image: valid, and not one
+// already.
+func (s *Store) CheckNewName(name string) error {
+	if !ValidName(name) {
+		return fmt.Errorf("invalid image name %q: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+	}
+	if s.Exists(name) {
+		return fmt.Errorf("image %q already exists (remove it with 'mydocker rmi %s')", name, name)
+	}
+	return nil
+}
+
 // withProgress is r, counted on s.Progress when that is set.
 func (s *Store) withProgress(r io.Reader, label string, total int64) io.Reader {
 	if s.Progress == nil {
@@ -73,26 +85,40 @@ func (s *Store) endProgress(ok bool) {
 }
 
 // unpackAs makes the image name from the tarball r, all or nothing: it is
-// unpacked into a hidden directory that is renamed into place only when
-// every entry has been checked and written, and removed on any failure.
+// unpacked into a hidden staging directory that is renamed into place only
+// when every entry has been checked and written, and removed on any
+// failure. Who removes a staging directory:
+//   - this function, on an error or on Cancel (a signal);
+//   - if mydocker is killed with SIGKILL, the next import or commit: a
+//     staging directory is held (flock) by its import from the moment it
+//     has its name, so one that nobody holds is a dead import's
+//     (removeDeadStaging).
 func (s *Store) unpackAs(name string, r io.Reader, cfg Config) (err error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("create image store: %w", err)
 	}
-	staging, err := os.MkdirTemp(s.dir, ".import-"+name+"-")
+	s.removeDeadStaging()
+	staging, held, err := s.newStaging("import", name)
 	if err != nil {
 		return err
 	}
+	defer held.Close()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(staging)
 		}
 	}()
+	if s.Cancel != nil {
+		r = cancellable(r, s.Cancel)
+	}
 	rootfs := filepath.Join(staging, "rootfs")
 	if err := os.Mkdir(rootfs, 0o755); err != nil {
 		return err
 	}
 	size, err := unpack(r, rootfs)
+	if s.interrupted() {
+		return ErrInterrupted
+	}
 	if err != nil {
 		return err
 	}
@@ -107,6 +133,9 @@ func (s *Store) unpackAs(name string, r io.Reader, cfg Config) (err error) {
 			return err
 		}
 	}
+	if s.interrupted() {
+		return ErrInterrupted
+	}
 	if err := os.Rename(staging, s.imageDir(name)); err != nil {
 		if s.Exists(name) {
 			// Another import of the same name finished first.
@@ -115,6 +144,84 @@ func (s *Store) unpackAs(name string, r io.Reader, cfg Config) (err error) {
 		return err
 	}
 	return nil
+}
+
+func (s *Store) interrupted() bool {
+	select {
+	case <-s.Cancel:
+		return true
+	default:
+		return false
+	}
+}
+
+// newStaging makes a hidden directory for an import ("import") or an rmi
+// ("remove") of name, held: it is made under a ".new-" name, locked, and
+// only then renamed to the ".import-" or ".remove-" name removeDeadStaging
+// looks at (a rename keeps the lock).
+func (s *Store) newStaging(kind, name string) (string, *os.File, error) {
+	made, err := os.MkdirTemp(s.dir, ".new-"+kind+"-"+name+"-")
+	if err != nil {
+		return "", nil, err
+	}
+	held, err := os.Open(made)
+	if err == nil {
+		err = unix.Flock(int(held.Fd()), unix.LOCK_EX)
+	}
+	staging := filepath.Join(s.dir, "."+strings.TrimPrefix(filepath.Base(made), ".new-"))
+	if err == nil {
+		err = os.Rename(made, staging)
+	}
+	if err != nil {
+		if held != nil {
+			held.Close()
+		}
+		os.RemoveAll(made)
+		return "", nil, fmt.Errorf("staging directory: %w", err)
+	}
+	return staging, held, nil
+}
+
+// removeDeadStaging removes what imports, commits and rmi's killed with
+// SIGKILL left: ".import-" and ".remove-" directories nobody holds, and
+// ".new-" ones older than a minute (killed in the instant before they held
+// their directory).
+func (s *Store) removeDeadStaging() {
+	entries, _ := os.ReadDir(s.dir)
+	for _, e := range entries {
+		path := filepath.Join(s.dir, e.Name())
+		switch {
+		case strings.HasPrefix(e.Name(), ".import-"), strings.HasPrefix(e.Name(), ".remove-"):
+			f, err := os.Open(path)
+			if err != nil {
+				continue
+			}
+			if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+				os.RemoveAll(path)
+			}
+			f.Close()
+		case strings.HasPrefix(e.Name(), ".new-"):
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
+				os.RemoveAll(path)
+			}
+		}
+	}
+}
+
+// cancellable reads r until cancel is closed. r is read by a goroutine of
+// its own, so that a read blocked on a quiet pipe (import - with nothing
+// coming) does not keep the import from cleaning up.
+func cancellable(r io.Reader, cancel <-chan struct{}) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.Copy(pw, r)
+		pw.CloseWithError(err)
+	}()
+	go func() {
+		<-cancel
+		pr.CloseWithError(ErrInterrupted)
+	}()
+	return pr
 }
 
 // addEtcMountPoints makes /etc/hostname, /etc/hosts and /etc/resolv.conf

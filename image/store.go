@@ -27,8 +27,15 @@ type Store struct {
 	// Progress, when set (a terminal), is where import and commit say how
 	// far they are.
 	Progress io.Writer
-	current  *progress
+	// Cancel, when set, is closed to stop an import or commit half-way
+	// (the user's Ctrl-C): it then fails with ErrInterrupted, and leaves
+	// nothing.
+	Cancel  <-chan struct{}
+	current *progress
 }
+
+// ErrInterrupted is an import or commit stopped by Cancel.
+var ErrInterrupted = errors.New("interrupted: nothing was imported")
 
 // Image is one imported image.
 type Image struct {
@@ -123,10 +130,14 @@ func (s *Store) Remove(name string) error {
 		return fmt.Errorf("image %q: %w", name, ErrNotFound)
 	}
 	// Rename first: a half-removed image must never look like an image.
-	trash, err := os.MkdirTemp(s.dir, ".remove-"+name+"-")
+	// The trash is held until it is gone: an rmi killed half-way leaves
+	// it to the next import or rmi (removeDeadStaging).
+	s.removeDeadStaging()
+	trash, held, err := s.newStaging("remove", name)
 	if err != nil {
 		return fmt.Errorf("remove image %q: %w", name, err)
 	}
+	defer held.Close()
 	if err := os.Rename(s.imageDir(name), filepath.Join(trash, name)); err != nil {
 		os.Remove(trash)
 		return fmt.Errorf("remove image %q: %w", name, err)

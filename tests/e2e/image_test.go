@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -622,5 +623,61 @@ func TestRmiWithoutRootWhereNoContainerEverRan(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run")); err == nil {
 		t.Errorf("rmi made the runtime directory")
+	}
+}
+
+// TestInterruptedImportLeavesNothing: an import stopped half-way leaves
+// no image and no staging directory: Ctrl-C (SIGINT) and SIGTERM remove
+// it at once, with the shell's status for the signal; after SIGKILL, the
+// next import removes it. The tarball comes on a pipe that goes quiet
+// half-way, so the signal lands while the import waits for more.
+func TestInterruptedImportLeavesNothing(t *testing.T) {
+	needImage(t)
+	data, err := os.ReadFile(imageTarball())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	images := filepath.Join(root, "images")
+	staging := func() []string {
+		found, _ := filepath.Glob(filepath.Join(images, ".*"))
+		return found
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
+		cmd := exec.Command(mydocker, "--root", root, "import", "-", "half")
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killOnFailure(t, cmd)
+		in.Write(data[:len(data)/2])
+		for deadline := time.Now().Add(10 * time.Second); len(staging()) == 0; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no staging directory appeared in %s", images)
+			}
+		}
+		cmd.Process.Signal(sig)
+		err = cmd.Wait()
+		in.Close()
+		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if sig == syscall.SIGKILL {
+			if left := staging(); len(left) != 1 {
+				t.Fatalf("after SIGKILL: %q, want its staging directory (for the next import to remove)", left)
+			}
+			mustRun(t, "--root", root, "import", imageTarball(), "next")
+		} else if !ws.Exited() || ws.ExitStatus() != 128+int(sig) || !strings.Contains(stderr.String(), "interrupted") || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("import stopped by %v: %v, stderr %q; want status %d and one line saying it was interrupted", sig, err, stderr.String(), 128+int(sig))
+		}
+		if left := staging(); len(left) != 0 {
+			t.Errorf("after %v (and the next import): staging left: %q", sig, left)
+		}
+		if r := run(t, nil, "--root", root, "images"); strings.Contains(r.stdout, "half") {
+			t.Errorf("after %v: the half import is listed:\n%s", sig, r.stdout)
+		}
 	}
 }

@@ -449,8 +449,8 @@ func TestCommit(t *testing.T) {
 	if out := mustRun(t, "run", "committed-live", "cat", "/live"); out != "live\n" {
 		t.Errorf("committed running container: %q", out)
 	}
-	expectFailure(t, run(t, nil, "commit", id, "committed"), 1, "already exists")
-	expectFailure(t, run(t, nil, "commit", id, "Bad/Name"), 1, "invalid image name")
+	expectFailure(t, run(t, nil, "commit", id, "committed"), 125, "already exists") // as import says it
+	expectFailure(t, run(t, nil, "commit", id, "Bad/Name"), 125, "invalid image name")
 	expectFailure(t, run(t, nil, "commit", "no-such", "x"), 1, "no such container")
 	host := strings.TrimSpace(mustRun(t, "run", "-d", "/bin/true"))
 	t.Cleanup(func() { run(t, nil, "rm", "-f", host) })
