@@ -138,7 +138,32 @@ func setUpLogging(ctx *cli.Context) error {
 		return usageErrorf("invalid --root %q: it must be an absolute path", storeRoot)
 	}
 	logArgs = []string{"--log-level=" + level.String(), "--log-format=" + ctx.GlobalString("log-format")}
+	if name := ctx.Args().First(); os.Geteuid() != 0 && needsRoot(name) {
+		if name == "import" || name == "images" || name == "rmi" {
+			return usageErrorf("%s in %s needs root privileges (try sudo, or --root DIR)", name, storeRoot)
+		}
+		return usageErrorf("%s needs root privileges (try sudo)", name)
+	}
 	return nil
+}
+
+// needsRoot: containers need root (namespaces, cgroups, mounts, and the
+// runtime directory, root's alone). Images need it only in the host's
+// store: import, images and rmi work in a --root of the user's own. check,
+// completion and help are for anyone.
+func needsRoot(command string) bool {
+	switch command {
+	case "", "check", "completion", "help", "h":
+		return false
+	case "import", "images", "rmi":
+		return storeRoot == image.DefaultRoot
+	}
+	for _, c := range appCommands {
+		if c.HasName(command) {
+			return true
+		}
+	}
+	return false // an unknown command: CommandNotFound says so
 }
 
 // fail prints err as one line on stderr (unless it is a bare exit status)

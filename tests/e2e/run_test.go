@@ -172,11 +172,29 @@ func TestNotRootIsRefused(t *testing.T) {
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Skip("setpriv (util-linux) is needed to drop root")
 	}
-	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", mydocker, "run", "/bin/true")
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	expectFailure(t, result{stdout.String(), stderr.String(), statusOf(t, cmd, err)}, 125, "needs root privileges")
+	// Every command that needs root says so first, with one status: not
+	// "no such image" for an image it could not look at, nor the raw
+	// error of the runtime directory it may not read.
+	needImage(t)
+	for _, args := range [][]string{
+		{"run", "/bin/true"}, {"run", "-ti", "busybox", "sh"}, {"--root", storeRoot, "run", "busybox", "true"},
+		{"ps"}, {"ps", "-a"}, {"images"}, {"network", "ls"}, {"stop", "x"}, {"logs", "x"}, {"rmi", "busybox"},
+		{"import", imageTarball(), "x"}, {"exec", "x", "true"}, {"rm", "-f", "x"}, {"inspect", "x"}, {"start", "x"},
+	} {
+		cmd := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", mydocker}, args...)...)
+		cmd.Env = withoutEnv("MYDOCKER_ROOT") // the host's store, as a user's would be
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		name := args[0]
+		if name == "--root" {
+			name = args[2]
+		}
+		expectFailure(t, result{stdout.String(), stderr.String(), statusOf(t, cmd, err)}, 125, name+" ")
+		if !strings.Contains(stderr.String(), "needs root privileges") {
+			t.Errorf("%q as nobody: %q, want it to say it needs root", args, stderr.String())
+		}
+	}
 }
 
 func TestSignalledCommandGives128PlusN(t *testing.T) {
