@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/mydocker/mydocker/cgroups"
@@ -114,7 +116,7 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		opts.image, args = args[0], args[1:]
 		img, err := image.NewStore(storeRoot).Get(opts.image)
 		if errors.Is(err, image.ErrNotFound) {
-			return runOptions{}, usageErrorf("no image %q in %s (import one, or give a path to run the host's program: /bin/%s)", opts.image, storeRoot, opts.image)
+			return runOptions{}, usageErrorf("%s", noImageMessage(opts.image))
 		}
 		if err != nil {
 			return runOptions{}, err
@@ -310,4 +312,14 @@ var rmiCommand = cli.Command{
 		}
 		return removeImages(ctx.Args())
 	},
+}
+
+// noImageMessage says that no image is called name, and how to make one;
+// the host's program of that name is suggested only when there is one.
+func noImageMessage(name string) string {
+	msg := fmt.Sprintf("no image %q in %s (import one", name, storeRoot)
+	if path, err := exec.LookPath(name); err == nil && filepath.IsAbs(path) {
+		return msg + ", or give a path to run the host's program: " + path + ")"
+	}
+	return msg + ")"
 }

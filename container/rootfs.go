@@ -458,6 +458,14 @@ func createMountPoint(root *os.Root, path string, dir bool) error {
 }
 
 func makeMountPoint(root *os.Root, path string, dir bool) error {
+	// A file mounts onto a file, a directory onto a directory (as docker
+	// says, it cannot be the other way round).
+	if fi, err := root.Stat(path); err == nil && fi.IsDir() != dir {
+		if dir {
+			return fmt.Errorf("cannot mount a directory onto /%s: it is a file in the container", path)
+		}
+		return fmt.Errorf("cannot mount a file onto /%s: it is a directory in the container", path)
+	}
 	if dir {
 		if err := root.MkdirAll(path, 0o755); err != nil {
 			return fmt.Errorf("create mount point /%s: %w", path, err)

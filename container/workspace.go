@@ -117,7 +117,12 @@ func reserveName(root, name, id string, locked bool) (*os.File, error) {
 		return create() // removed meanwhile
 	}
 	if unix.Flock(int(owner.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		// Held: a live container's. The file says which.
+		data, _ := os.ReadFile(path)
 		owner.Close()
+		if len(data) > 0 {
+			return nil, fmt.Errorf("container name %q is in use by container %s", name, data)
+		}
 		return nil, fmt.Errorf("container name %q is in use", name)
 	}
 	data, _ := os.ReadFile(path)

@@ -90,7 +90,8 @@ func TestPsShowsRunningContainersTruthfully(t *testing.T) {
 func TestContainerNames(t *testing.T) {
 	first := startInBackground(t, "run", "--name", "unique.name-1", "/bin/sleep", "1000")
 	waitForChild(t, first.Process.Pid, "sleep")
-	expectFailure(t, run(t, nil, "run", "--name", "unique.name-1", "/bin/true"), 125, `"unique.name-1" is in use`)
+	ids := psLines(t, 1, "-q")
+	expectFailure(t, run(t, nil, "run", "--name", "unique.name-1", "/bin/true"), 125, `"unique.name-1" is in use by container `+ids[0])
 	expectFailure(t, run(t, nil, "run", "-name", "unique.name-1", "/bin/true"), 125, "in use")
 	first.Process.Signal(syscall.SIGKILL)
 	first.Wait()

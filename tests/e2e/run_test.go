@@ -128,6 +128,7 @@ func TestExitStatuses(t *testing.T) {
 	needImage(t)
 	notExec := filepath.Join(t.TempDir(), "script")
 	os.WriteFile(notExec, []byte("#!/bin/sh\necho hi\n"), 0o644)
+	lsPath, _ := exec.LookPath("ls")
 	cases := []struct {
 		name string
 		args []string
@@ -151,7 +152,9 @@ func TestExitStatuses(t *testing.T) {
 		{"missing path", []string{"run", "/no/such/command"}, 127, "no such file"},
 		{"missing in the image's PATH", []string{"--root", storeRoot, "run", "busybox", "no-such-command-xyz"}, 127, "not found"},
 		// A bare word is an image, never the host's program of that name.
-		{"bare word, no such image", []string{"--root", storeRoot, "run", "no-such-command-xyz"}, 125, `no image "no-such-command-xyz"`},
+		{"bare word, no such image", []string{"--root", storeRoot, "run", "no-such-command-xyz"}, 125, `no image "no-such-command-xyz" in ` + storeRoot + ` (import one)`},
+		// The host's program is suggested only when there is one.
+		{"bare word, a host program", []string{"--root", storeRoot, "run", "ls"}, 125, "or give a path to run the host's program: " + lsPath + ")"},
 		{"host's program by bare name", []string{"--root", storeRoot, "run", "true"}, 125, "/bin/true"},
 	}
 	for _, c := range cases {

@@ -22,6 +22,9 @@ func TestFileVolume(t *testing.T) {
 	if out := mustRunInImage(t, "run", "-v", conf+":/etc/app.conf:ro", "busybox", "cat", "/etc/app.conf"); out != "key=value\n" {
 		t.Errorf("a file as a volume: %q", out)
 	}
+	// A file onto a directory, a directory onto a file: said as such.
+	expectFailure(t, inImage(t, "run", "-v", conf+":/tmp", "busybox", "true"), 125, "cannot mount a file onto /tmp: it is a directory in the container")
+	expectFailure(t, inImage(t, "run", "-v", t.TempDir()+":/bin/busybox", "busybox", "true"), 125, "cannot mount a directory onto /bin/busybox: it is a file in the container")
 }
 
 func TestFailureAfterWorkspaceIsCleanNotAPanic(t *testing.T) {
