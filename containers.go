@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -22,7 +23,9 @@ func eachContainer(ctx *cli.Context, verb string, act func(*container.State) err
 	if len(ctx.Args()) == 0 {
 		return usageErrorf("%s needs a container: mydocker %s CONTAINER [CONTAINER...]", verb, verb)
 	}
-	failed := false
+	// The status is 1, as docker's, unless a failure carries its own
+	// (start: 125 for a runtime error, 126 and 127 for the command).
+	status := 0
 	for _, ref := range ctx.Args() {
 		s, err := container.Find(storeRoot, ref)
 		if err == nil {
@@ -30,13 +33,18 @@ func eachContainer(ctx *cli.Context, verb string, act func(*container.State) err
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "mydocker: %v\n", err)
-			failed = true
+			status = 1
+			var se *statusError
+			var start *container.StartError
+			if errors.As(err, &se) || errors.As(err, &start) {
+				status = statusOf(err)
+			}
 			continue
 		}
 		fmt.Println(ref)
 	}
-	if failed {
-		return exitWith(1)
+	if status != 0 {
+		return exitWith(status)
 	}
 	return nil
 }

@@ -107,8 +107,13 @@ func monitorFromEnv(opts *runOptions) error {
 	opts.id, opts.name = f[0], f[1]
 	opts.again = len(f) == 3 && f[2] == "again"
 	opts.monitorReport = &startReport{f: os.NewFile(3, "monitor-report")}
+	monitorReport = opts.monitorReport
 	return nil
 }
+
+// monitorReport is this monitor's report (nil in any other mydocker), for
+// an error found before Run has it: fail sends it.
+var monitorReport *startReport
 
 // startReport is the monitor's end of the report pipe to run -d.
 type startReport struct {

@@ -170,6 +170,10 @@ func needsRoot(command string) bool {
 // and exits with its status.
 func fail(err error) {
 	status := statusOf(err)
+	if monitorReport != nil {
+		// A monitor's stderr goes nowhere: run -d or start prints it.
+		monitorReport.send(err)
+	}
 	if msg := err.Error(); msg != "" {
 		fmt.Fprintf(os.Stderr, "mydocker: %s\n", msg)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/network"
 	"github.com/urfave/cli"
 )
 
@@ -26,6 +27,12 @@ func startContainer(s *container.State) error {
 		return nil
 	case !s.Detached || len(s.Argv) == 0:
 		return fmt.Errorf("container %s was not started with run -d: there is nothing to start again", s.Name)
+	}
+	if s.Network != "" {
+		// network rm does not wait for exited containers, as docker's.
+		if _, err := network.Get(storeRoot, s.Network); err != nil {
+			return usageErrorf("container %s: network %s no longer exists (it was removed)", s.Name, s.Network)
+		}
 	}
 	return startMonitor(s.Argv, s.ID, s.Name, true)
 }

@@ -509,7 +509,16 @@ func TestNetworkBadInput(t *testing.T) {
 		t.Errorf("%d addresses in use after bad input, want pub's only", len(addrs))
 	}
 	lab.mustMd("rm", "-f", "pub")
+	// A network removed under an exited container: start says so.
+	kept := strings.TrimSpace(lab.mustMd("run", "-d", "--name", "kept", "--net", "testnet", "busybox", "true"))
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(lab.mustMd("ps", "-a"), "Exited (0)"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("container %s never exited", kept)
+		}
+	}
 	lab.mustMd("network", "rm", "testnet")
+	expectFailure(t, lab.md("start", "kept"), 125, "container kept: network testnet no longer exists")
+	lab.mustMd("rm", "kept")
 	lab.checkNothingLeft()
 }
 
