@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -35,12 +36,29 @@ import (
 // and ps shows it Dead.
 const monitorEnv = "MYDOCKER_MONITOR"
 
-// runDetached is run -d's side.
+// runDetached is run -d's side. A signal (Ctrl-C) while it starts never
+// leaves a container the user was not told of: before the monitor starts,
+// it stops run -d with nothing made; after, the start is seen through, the
+// ID printed, and run -d ends with the signal's status.
 func runDetached(opts runOptions) error {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	select {
+	case sig := <-sigs:
+		return exitWith(128 + int(sig.(syscall.Signal)))
+	default:
+	}
 	if err := startMonitor(os.Args[1:], opts.id, opts.name, false); err != nil {
 		return err
 	}
 	fmt.Println(opts.id)
+	select {
+	case sig := <-sigs:
+		return &statusError{status: 128 + int(sig.(syscall.Signal)),
+			msg: fmt.Sprintf("interrupted, but the container had started: %s runs (mydocker rm -f %s removes it)", opts.id, opts.id)}
+	default:
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -592,4 +593,52 @@ func monitorOf(t *testing.T, pid int) int {
 		t.Fatalf("the container's parent %d is not its monitor: %q", monitor, cmdline)
 	}
 	return monitor
+}
+
+// TestInterruptedRunDetachedTellsItsContainer: SIGINT at random moments of
+// a run -d: either it printed the container's ID, or no container is
+// left. Never a container the user was not told about.
+func TestInterruptedRunDetachedTellsItsContainer(t *testing.T) {
+	needImage(t)
+	outcomes := map[string]int{}
+	for i := 0; i < 20; i++ {
+		cmd := exec.Command(mydocker, "run", "-d", "busybox", "sleep", "1000")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killOnFailure(t, cmd)
+		time.Sleep(time.Duration(rand.Intn(8000)) * time.Microsecond)
+		cmd.Process.Signal(syscall.SIGINT)
+		cmd.Wait()
+		// Killed by the signal before it could catch it: a status of 130
+		// too, with nothing made yet.
+		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		status := ws.ExitStatus()
+		if ws.Signaled() {
+			status = 128 + int(ws.Signal())
+		}
+		id := strings.TrimSpace(stdout.String())
+		listed := strings.Fields(mustRun(t, "ps", "-aq"))
+		switch {
+		case id != "" && (status == 0 || status == 130):
+			outcomes["ID printed"]++
+			if len(listed) != 1 || listed[0] != id {
+				t.Errorf("run -d printed %s but ps -aq lists %q", id, listed)
+			}
+			mustRun(t, "rm", "-f", id)
+		case id == "" && status == 130:
+			outcomes["nothing made"]++
+			if len(listed) != 0 {
+				t.Errorf("run -d interrupted without printing an ID left containers %q (stderr %q)", listed, stderr.String())
+				run(t, nil, append([]string{"rm", "-f"}, listed...)...)
+			}
+		default:
+			t.Errorf("run -d interrupted: status %d, stdout %q, stderr %q", status, stdout.String(), stderr.String())
+		}
+	}
+	t.Logf("outcomes: %v", outcomes)
+	checkNoWorkspaceLeft(t)
+	checkNoCgroupLeft(t)
 }
