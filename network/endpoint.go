@@ -14,6 +14,17 @@ import (
 // the ID, 15 characters, the most a link name may have.
 func vethName(id string) string { return "mdv" + id }
 
+// MACAddress is eth0's hardware address for ip, as docker makes it:
+// 02:42 (locally administered) and the address's four bytes. A container
+// that gets the same address again (start, or a new one after rm) has the
+// same MAC, so the ARP entries of the host and of the other containers
+// stay true: a random one would leave them pointing at the old MAC, and
+// the container unreachable until they expire (20 to 50 s).
+func MACAddress(ip net.IP) net.HardwareAddr {
+	ip4 := ip.To4()
+	return net.HardwareAddr{0x02, 0x42, ip4[0], ip4[1], ip4[2], ip4[3]}
+}
+
 // Connect plugs the container whose PID 1 is pid (in its own network
 // namespace, not yet running the command) into its network, in the
 // book's order:
@@ -34,13 +45,14 @@ func Connect(ep *Endpoint, pid int) error {
 		return fmt.Errorf("network %s: bridge %s: %w", ep.Network.Name, ep.Network.Bridge, err)
 	}
 	veth := &netlink.Veth{
-		LinkAttrs:     netlink.LinkAttrs{Name: vethName(ep.ID), MasterIndex: br.Attrs().Index},
-		PeerName:      "eth0",
-		PeerNamespace: netlink.NsFd(int(ns.Fd())),
+		LinkAttrs:        netlink.LinkAttrs{Name: vethName(ep.ID), MasterIndex: br.Attrs().Index},
+		PeerName:         "eth0",
+		PeerHardwareAddr: MACAddress(ep.IP),
+		PeerNamespace:    netlink.NsFd(int(ns.Fd())),
 	}
 	err = netlink.LinkAdd(veth)
 	trace.Step("6.5", "the peer made right inside the container's namespace: it never appears among the host's links", err,
-		"ip link add %s master %s type veth peer name eth0 netns %d", veth.Name, ep.Network.Bridge, pid)
+		"ip link add %s master %s type veth peer name eth0 address %s netns %d", veth.Name, ep.Network.Bridge, veth.PeerHardwareAddr, pid)
 	if err != nil {
 		return fmt.Errorf("network %s: veth pair: %w", ep.Network.Name, err)
 	}

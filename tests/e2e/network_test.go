@@ -522,6 +522,56 @@ func TestNetworkBadInput(t *testing.T) {
 	lab.checkNothingLeft()
 }
 
+// TestNetworkRestartedContainerReachableAtOnce: a container that gets its
+// address again (stop and start, or rm and the same run) answers on the
+// first try: from the host (ping, and its published port from another
+// machine) and from another container, whose ARP entries for the address
+// are still fresh. Its MAC comes from its address, as docker's does.
+func TestNetworkRestartedContainerReachableAtOnce(t *testing.T) {
+	lab := newNetLab(t)
+	lab.mustMd("network", "create", "--subnet", "192.168.40.0/24", "arpnet")
+	client := strings.TrimSpace(lab.mustMd("run", "-d", "--net", "arpnet", "busybox", "sleep", "1000"))
+	runWeb := func() {
+		lab.mustMd("run", "-d", "--name", "web", "--net", "arpnet", "-p", "8085:80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
+	}
+	// reachable checks each way in once, with a timeout well below the
+	// kernel's ARP expiry.
+	reachable := func(when string) {
+		t.Helper()
+		ip := lab.ipOf("web")
+		if out, err := lab.in(lab.host, lab.busybox(), "ping", "-c1", "-W2", ip); err != nil {
+			t.Errorf("%s: the host cannot ping web (%s) on the first try: %v %s", when, ip, err, out)
+		}
+		if r := lab.md("exec", client, "ping", "-c1", "-W2", ip); r.status != 0 {
+			t.Errorf("%s: another container cannot ping web (%s) on the first try: %s %s", when, ip, r.stdout, r.stderr)
+		}
+		// httpd listens a moment after it starts: wait for that inside.
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(lab.md("exec", "web", "netstat", "-ltn").stdout, ":80 "); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: httpd never listened in web", when)
+			}
+		}
+		// timeout, not wget -T, which crashes in Debian's busybox.
+		if out, err := lab.in(lab.remote, lab.busybox(), "timeout", "3", lab.busybox(), "wget", "-qO-", "http://10.99.0.1:8085/hostname"); err != nil {
+			t.Errorf("%s: web's published port does not answer another machine on the first try: %v %s", when, err, out)
+		}
+		if mac := lab.md("exec", "web", "cat", "/sys/class/net/eth0/address").stdout; mac != "02:42:c0:a8:28:03\n" {
+			t.Errorf("%s: web's eth0 has MAC %q, want 02:42 and its address 192.168.40.3", when, mac)
+		}
+	}
+	runWeb()
+	reachable("first run")
+	lab.mustMd("stop", "-t", "0", "web")
+	lab.mustMd("start", "web")
+	reachable("after stop and start")
+	lab.mustMd("rm", "-f", "web")
+	runWeb()
+	reachable("after rm and the same run")
+	lab.mustMd("rm", "-f", "web", client)
+	lab.mustMd("network", "rm", "arpnet")
+	lab.checkNothingLeft()
+}
+
 // TestNetworkKilledAtRandomMoments SIGKILLs `network create`, `network rm`
 // and a networked `run` at random moments, many times: every next command
 // must find a usable state, the /30's one address must come back, and in

@@ -104,7 +104,7 @@ func TestTraceFailingStep(t *testing.T) {
 	r := lab.md("--trace", "run", "--net", "broken", "busybox", "true")
 	steps := traceSteps(r.stderr)
 	expectInOrder(t, steps, `^\[6\.3\] allocate 192\.168\.30\.2`, `^\[3\.1\] clone`,
-		`^\[6\.5\] ip link add mdv[0-9a-f]{12} master `+bridge+` type veth peer name eth0 netns \d+ = -1 E[A-Z]+ \(`)
+		`^\[6\.5\] ip link add mdv[0-9a-f]{12} master `+bridge+` type veth peer name eth0 address 02:42(:[0-9a-f]{2}){4} netns \d+ = -1 E[A-Z]+ \(`)
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	if r.status != 125 || !strings.HasPrefix(lines[len(lines)-1], "mydocker: ") {
 		t.Errorf("status %d, last line %q: want 125 and the usual message after the failed step", r.status, lines[len(lines)-1])
