@@ -3,6 +3,7 @@ package network
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -19,11 +20,12 @@ import (
 //	  chain prerouting  { type nat hook prerouting priority dstnat      # from other machines
 //	    fib daddr type local tcp dport 8080 dnat to 172.18.0.2:80       # one per -p, tagged with its container
 //	  }
-//	  chain output      { type nat hook output priority dstnat          # from the host itself
-//	    ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 8080 dnat to 172.18.0.2:80
+//	  chain output      { type nat hook output priority dstnat          # from the host itself, localhost too
+//	    fib daddr type local tcp dport 8080 dnat to 172.18.0.2:80
 //	  }
-//	  chain postrouting { type nat hook postrouting priority srcnat     # outbound
-//	    ip saddr 172.18.0.0/16 oifname != "mdbr..." masquerade           # one per network
+//	  chain postrouting { type nat hook postrouting priority srcnat
+//	    ip saddr 172.18.0.0/16 oifname != "mdbr..." masquerade           # outbound, one per network
+//	    ip saddr 127.0.0.0/8 oifname "mdbr..." masquerade                # localhost:8080, one per network
 //	  }
 //	  chain forward     { type filter hook forward priority filter     # networks are isolated
 //	    iifname "mdbr..." oifname != "mdbr..." oifname "mdbr*" drop      # one per network
@@ -31,7 +33,9 @@ import (
 //	}
 //
 // The book uses iptables in PREROUTING only, which the host itself cannot
-// reach its published ports through; docker adds OUTPUT, as here. Each
+// reach its published ports through; docker adds OUTPUT, as here, and
+// makes localhost:8080 work with route_localnet on its bridge and a
+// masquerade, as here (setRouteLocalnet). Each
 // rule carries whose it is (the network's bridge, or the container's ID)
 // in its user data: a container's end removes exactly its own.
 var table = &nftables.Table{Family: nftables.TableFamilyIPv4, Name: "mydocker"}
@@ -64,9 +68,19 @@ func ensureNetworkRules(n *Network) error {
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
+	tagged := 0
 	for _, r := range rules {
 		if string(r.UserData) == string(networkTag(n)) {
-			return nil
+			tagged++
+		}
+	}
+	if tagged == 2 {
+		return nil
+	}
+	if tagged > 0 {
+		// A network made before its loopback rule existed: made anew.
+		if err := removeNetworkRules(n); err != nil {
+			return err
 		}
 	}
 	subnet := n.Subnet.IPNet
@@ -78,6 +92,17 @@ func ensureNetworkRules(n *Network) error {
 		// oifname != BRIDGE
 		&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname(n.Bridge)},
+		&expr.Masq{},
+	}})
+	c.AddRule(&nftables.Rule{Table: table, Chain: postrouting, UserData: networkTag(n), Exprs: []expr.Any{
+		// ip saddr 127.0.0.0/8 oifname BRIDGE: the host's own connection
+		// to localhost:PORT, sent to a container by the output chain's
+		// DNAT, leaves from the gateway's address, which the container
+		// can answer (see setRouteLocalnet).
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{127}},
+		&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(n.Bridge)},
 		&expr.Masq{},
 	}})
 	c.AddRule(&nftables.Rule{Table: table, Chain: forward, UserData: networkTag(n), Exprs: []expr.Any{
@@ -146,14 +171,11 @@ func addPortRules(ep *Endpoint) error {
 				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(unix.RTN_LOCAL)},
 			}
 		}
-		// From the host itself, not to 127.0.0.0/8: the kernel does not
-		// route loopback addresses out to a bridge.
-		notLoopback := []expr.Any{
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 1},
-			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{127}},
-		}
+		// From the host itself too, localhost included (127.0.0.0/8 is
+		// "local" to fib): the bridge routes loopback sources
+		// (setRouteLocalnet), and postrouting masquerades them.
 		c.AddRule(&nftables.Rule{Table: table, Chain: prerouting, UserData: containerTag(ep.ID), Exprs: concat(dest, dnat)})
-		c.AddRule(&nftables.Rule{Table: table, Chain: output, UserData: containerTag(ep.ID), Exprs: concat(notLoopback, dest, dnat)})
+		c.AddRule(&nftables.Rule{Table: table, Chain: output, UserData: containerTag(ep.ID), Exprs: concat(dest, dnat)})
 	}
 	err = c.Flush()
 	for _, p := range ep.Ports {
@@ -233,3 +255,17 @@ func removeTable() error {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, unix.ENOENT) }
+
+// setRouteLocalnet lets the network's bridge carry packets from 127.0.0.0/8
+// (route_localnet, a setting of this bridge alone, gone with it): the
+// host's connections to localhost:PORT, sent to a container by the output
+// chain's DNAT, which the kernel would otherwise drop as martians.
+func setRouteLocalnet(bridge string) error {
+	path := "/proc/sys/net/ipv4/conf/" + bridge + "/route_localnet"
+	err := os.WriteFile(path, []byte("1"), 0o644)
+	trace.Step("6.5", "on mydocker's own bridge only, so that localhost reaches published ports", err, "sysctl net.ipv4.conf.%s.route_localnet=1", bridge)
+	if err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	return nil
+}

@@ -198,6 +198,9 @@ func (n *Network) ensure() error {
 	if err := n.ensureBridge(); err != nil {
 		return err
 	}
+	if err := setRouteLocalnet(n.Bridge); err != nil {
+		return err
+	}
 	if err := enableForwarding(n.root); err != nil {
 		return err
 	}

@@ -317,6 +317,26 @@ func TestNetworkContainersTalkPublishAndGoOut(t *testing.T) {
 	if got := wget(lab.in(lab.remote, lab.busybox(), "wget", "-qO-", "http://10.99.0.1:8080/hostname")); got != web {
 		t.Errorf("published port from another machine: %q, want %q", got, web)
 	}
+	// localhost too, as docker users try first; and a port published on
+	// 127.0.0.1 alone answers there, and not to another machine.
+	for _, url := range []string{"http://127.0.0.1:8080/hostname", "http://localhost:8080/hostname"} {
+		if got := wget(lab.in(lab.host, lab.busybox(), "wget", "-qO-", url)); got != web {
+			t.Errorf("published port from the host itself at %s: %q, want %q", url, got, web)
+		}
+	}
+	local := strings.TrimSpace(lab.mustMd("run", "-d", "--net", "testnet", "-p", "127.0.0.1:8081:80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"))
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(lab.md("exec", local, "netstat", "-ltn").stdout, ":80 "); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("httpd never listened")
+		}
+	}
+	if got := wget(lab.in(lab.host, lab.busybox(), "wget", "-qO-", "http://127.0.0.1:8081/hostname")); got != local {
+		t.Errorf("-p 127.0.0.1:8081:80 from the host at 127.0.0.1:8081: %q, want %q", got, local)
+	}
+	if out, err := lab.in(lab.remote, lab.busybox(), "timeout", "3", lab.busybox(), "wget", "-qO-", "http://10.99.0.1:8081/hostname"); err == nil {
+		t.Errorf("-p 127.0.0.1:8081:80 answered another machine: %q", out)
+	}
+	lab.mustMd("rm", "-f", local)
 	// ps and inspect show the port.
 	if ps := lab.mustMd("ps"); !regexp.MustCompile(`Up .* +0\.0\.0\.0:8080->80/tcp +\d+ +web\n`).MatchString(ps) {
 		t.Errorf("ps shows no PORTS for web:\n%s", ps)
