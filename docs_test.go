@@ -58,19 +58,16 @@ func TestDocsLinks(t *testing.T) {
 // "](...)" is not a link.
 func withoutCode(md string) string {
 	var kept []string
-	fenced := false
-	for _, line := range strings.Split(md, "\n") {
-		if strings.HasPrefix(line, "```") {
-			fenced = !fenced
+	for _, line := range strings.Split(withoutFences(md), "\n") {
+		if strings.HasPrefix(line, "    ") && !strings.HasPrefix(strings.TrimSpace(line), "-") {
 			continue
 		}
-		if fenced || strings.HasPrefix(line, "    ") && !strings.HasPrefix(strings.TrimSpace(line), "-") {
-			continue
-		}
-		kept = append(kept, regexp.MustCompile("`[^`]*`").ReplaceAllString(line, ""))
+		kept = append(kept, inlineCode.ReplaceAllString(line, ""))
 	}
 	return strings.Join(kept, "\n")
 }
+
+var inlineCode = regexp.MustCompile("`[^`]*`")
 
 // anchors are the heading anchors of the markdown file at path.
 func anchors(t *testing.T, path string) map[string]bool {
