@@ -29,8 +29,9 @@ var commitCommand = cli.Command{
 		if err == nil {
 			err = commitContainer(store, s, name)
 		}
-		if errors.Is(err, image.ErrInterrupted) {
-			return err // its own status, 128+N
+		var interrupted *statusError
+		if errors.As(err, &interrupted) {
+			return err // stopped by a signal: its status, 128+N
 		}
 		if err != nil {
 			return &statusError{status: 1, msg: err.Error()}

@@ -681,3 +681,43 @@ func TestInterruptedImportLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedCommitLeavesNothing: Ctrl-C during a commit removes the
+// half-made image, as for import.
+func TestInterruptedCommitLeavesNothing(t *testing.T) {
+	needImage(t)
+	root := t.TempDir()
+	mustRun(t, "--root", root, "import", imageTarball(), "busybox")
+	// A layer big enough for the commit to take a while.
+	id := strings.TrimSpace(mustRun(t, "--root", root, "run", "-d", "busybox", "dd", "if=/dev/zero", "of=/big", "bs=1M", "count=300"))
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(mustRun(t, "--root", root, "ps", "-a"), "Exited (0)"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the container writing its layer never ended")
+		}
+	}
+	images := filepath.Join(root, "images")
+	cmd := exec.Command(mydocker, "--root", root, "commit", id, "half")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killOnFailure(t, cmd)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if found, _ := filepath.Glob(filepath.Join(images, ".import-half-*", "rootfs", "bin")); len(found) > 0 {
+			break
+		}
+		if time.Now().After(deadline) || cmd.ProcessState != nil {
+			t.Fatalf("the commit never staged its image")
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if status := statusOf(t, cmd, err); status != 130 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("commit stopped by SIGINT: status %d, stderr %q; want 130 and that it was interrupted", status, stderr.String())
+	}
+	if left, _ := filepath.Glob(filepath.Join(images, ".*")); len(left) != 0 {
+		t.Errorf("the interrupted commit left %q", left)
+	}
+	mustRun(t, "--root", root, "rm", id)
+}
