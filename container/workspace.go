@@ -404,6 +404,11 @@ func scanContainers(root string) ([]*State, error) {
 		// A state file is whole and locked from the moment it is there
 		// (publish): unlocked, it belongs to no live mydocker.
 		s, held := readState(path)
+		if s == nil && !held {
+			if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+				continue // removed by its owner this very moment
+			}
+		}
 		if held || s != nil && s.Detached {
 			// A detached container stays, exited, until rm.
 			if s != nil {
