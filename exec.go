@@ -23,6 +23,7 @@ var execCommand = cli.Command{
 		cli.BoolFlag{Name: "ti, it", Usage: "same as -i -t"},
 		cli.StringSliceFlag{Name: "env, e", Usage: "set KEY=VALUE, or pass the caller's KEY (repeatable)"},
 		cli.StringFlag{Name: "workdir, w", Usage: "the command's working directory (absolute)"},
+		cli.StringFlag{Name: "user, u", Usage: "run as USER[:GROUP] (default: the container's --user)"},
 	},
 	SkipArgReorder: true,
 	OnUsageError:   usageError,
@@ -58,6 +59,14 @@ var execCommand = cli.Command{
 			LimitCapabilities: s.LimitCapabilities, Capabilities: s.Capabilities,
 			Seccomp: s.Seccomp, NoNewPrivileges: s.NoNewPrivileges,
 		}
+		cfg.User = s.User // the container's --user, as docker's exec
+		if ctx.IsSet("user") {
+			if cfg.User, err = validUser(ctx.String("user")); err != nil {
+				return usageErrorf("%v", err)
+			}
+		}
+		cfg.HomeFromUser = cfg.User != "" && (s.HomeFromUser || ctx.IsSet("user")) &&
+			!hasKey(buildEnvOrNil(ctx.StringSlice("env")), "HOME")
 		if ctx.IsSet("workdir") {
 			if err := validWorkdir(ctx.String("workdir")); err != nil {
 				return usageErrorf("%v", err)
@@ -111,4 +120,10 @@ func hasKey(env []string, key string) bool {
 		}
 	}
 	return false
+}
+
+// buildEnvOrNil is exec's -e settings alone.
+func buildEnvOrNil(settings []string) []string {
+	env, _ := buildEnv(nil, nil, settings)
+	return env
 }

@@ -54,6 +54,7 @@ var runCommand = cli.Command{
 		cli.StringSliceFlag{Name: "env", Usage: "same as -e", Value: envSettings},
 		cli.StringSliceFlag{Name: "env-file", Usage: "read KEY=VALUE lines from a file (repeatable)"},
 		cli.StringFlag{Name: "workdir, w", Usage: "the command's working directory (absolute; default: the caller's, or / in an image)"},
+		cli.StringFlag{Name: "user, u", Usage: "run as USER[:GROUP], names or numeric IDs, from the container's /etc/passwd and /etc/group"},
 		cli.StringSliceFlag{Name: "volume, v", Usage: "bind-mount HOST:CONTAINER[:ro] (repeatable; image or --rootfs only)"},
 		cli.StringFlag{Name: "rootfs", Usage: "run in this root filesystem directory, as it is"},
 		cli.BoolFlag{Name: "read-only", Usage: "make the container's root read-only (image or --rootfs only)"},
@@ -219,6 +220,18 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		return runOptions{}, usageErrorf("%v", err)
 	}
 	cfg.Env = env
+	if ctx.IsSet("user") {
+		if cfg.User, err = validUser(ctx.String("user")); err != nil {
+			return runOptions{}, usageErrorf("%v", err)
+		}
+		// HOME becomes the user's, unless the image, a file or -e set it.
+		var imageEnv []string
+		if opts.img != nil {
+			imageEnv = opts.img.Config.Env
+		}
+		explicit, _ := buildEnv(imageEnv, ctx.StringSlice("env-file"), *envSettings)
+		cfg.HomeFromUser = !hasKey(explicit, "HOME")
+	}
 	opts.config = cfg
 	return opts, nil
 }

@@ -300,6 +300,7 @@ func newState(opts runOptions) *container.State {
 	s := &container.State{ID: opts.id, Root: storeRoot, Name: opts.name, Image: opts.image,
 		Args: cfg.Args, Created: time.Now(), Detached: opts.detach, Env: cfg.Env,
 		Hostname: cfg.Hostname, Workdir: cfg.Workdir, ReadOnly: cfg.ReadOnly,
+		User: cfg.User, HomeFromUser: cfg.HomeFromUser,
 		Privileged: cfg.Privileged, Capabilities: cfg.Capabilities,
 		LimitCapabilities: cfg.LimitCapabilities, Seccomp: cfg.Seccomp, NoNewPrivileges: cfg.NoNewPrivileges}
 	if opts.detach {

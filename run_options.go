@@ -46,6 +46,16 @@ func validWorkdir(dir string) error {
 	return nil
 }
 
+// validUser checks --user's form, USER[:GROUP]; init looks the names up
+// in the container's own files.
+func validUser(spec string) (string, error) {
+	user, group, withGroup := strings.Cut(spec, ":")
+	if user == "" || withGroup && (group == "" || strings.Contains(group, ":")) {
+		return "", fmt.Errorf("invalid user %q: want USER[:GROUP], names or numeric IDs", spec)
+	}
+	return spec, nil
+}
+
 // environment is an ordered KEY=VALUE list in which a later setting of a
 // key replaces an earlier one, keeping the order keys first appeared in.
 type environment struct {

@@ -107,27 +107,34 @@ func Resolve(base, add, drop []string) ([]string, error) {
 	return slices.Compact(caps), nil
 }
 
-// Apply leaves the calling thread with exactly names in its bounding,
-// permitted and effective sets, and empty inheritable and ambient sets, as
-// docker does for root in a container. An inheritable capability would
-// pass to a program whose file has it inheritable even when run by a user
-// other than root (CVE-2022-24769; docker empties the set since 20.10.14).
-// Capabilities belong to a thread: the caller execs from this one (main.go
-// keeps init on it).
-func Apply(names []string) error {
+// ApplyBounding leaves the calling thread's bounding set with exactly
+// names: what no exec will ever grant again. It needs CAP_SETPCAP, so it
+// comes while init is still root, before --user (ApplySets is after).
+// Capabilities belong to a thread: the caller execs from this one
+// (main.go keeps init on it).
+func ApplyBounding(names []string) error { return apply(names, capability.BOUNDS) }
+
+// ApplySets leaves the calling thread with exactly names in its permitted
+// and effective sets, and empty inheritable and ambient sets, as docker
+// does for root in a container. An inheritable capability would pass to a
+// program whose file has it inheritable even when run by a user other
+// than root (CVE-2022-24769; docker empties the set since 20.10.14).
+func ApplySets(names []string) error { return apply(names, capability.CAPS|capability.AMBS) }
+
+func apply(names []string, which capability.CapType) error {
 	caps, err := capability.NewPid2(0)
 	if err != nil {
 		return fmt.Errorf("capabilities: %w", err)
 	}
-	caps.Clear(capability.CAPS | capability.BOUNDS | capability.AMBS)
+	caps.Clear(which)
 	for _, name := range names {
 		c, ok := lookup(name)
 		if !ok {
 			return fmt.Errorf("capabilities: %s is not known to this kernel", name)
 		}
-		caps.Set(capability.BOUNDING|capability.PERMITTED|capability.EFFECTIVE, c)
+		caps.Set(which&(capability.BOUNDING|capability.PERMITTED|capability.EFFECTIVE), c)
 	}
-	if err := caps.Apply(capability.CAPS | capability.BOUNDS | capability.AMBS); err != nil {
+	if err := caps.Apply(which); err != nil {
 		return fmt.Errorf("capabilities: drop all but %v: %w", names, err)
 	}
 	return nil
@@ -142,19 +149,16 @@ func lookup(name string) (capability.Cap, bool) {
 	return 0, false
 }
 
-// SpreadToAllThreads gives every other thread of the process the calling
-// thread's capability sets. Apply changes one thread, which is enough for a
-// process that execs from it; `run --init` keeps mydocker's init running
-// as the container's PID 1, and a Go process has several threads: left
-// with root's powers, any of them would be a way back to them (a process
-// of the container may write to PID 1's memory through /proc/1/mem, whose
+// SpreadBounding and SpreadSets give every other thread of the process
+// the calling thread's bounding set, then its other sets (the first
+// while init is root, the second after --user, as ApplyBounding and
+// ApplySets). Those change one thread, which is enough for a process that
+// execs from it; `run --init` keeps mydocker's init running as the
+// container's PID 1, and a Go process has several threads: left with
+// root's powers, any of them would be a way back to them (a process of
+// the container may write to PID 1's memory through /proc/1/mem, whose
 // access check looks at the confined main thread alone).
-func SpreadToAllThreads() error {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capabilities: read: %w", err)
-	}
+func SpreadBounding() error {
 	last, err := capability.LastCap()
 	if err != nil {
 		return fmt.Errorf("capabilities: %w", err)
@@ -166,6 +170,16 @@ func SpreadToAllThreads() error {
 		if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0); errno != 0 {
 			return fmt.Errorf("capabilities: drop %v from every thread's bounding set: %w", c, errno)
 		}
+	}
+	return nil
+}
+
+// SpreadSets: see SpreadBounding.
+func SpreadSets() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capabilities: read: %w", err)
 	}
 	if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0); errno != 0 {
 		return fmt.Errorf("capabilities: clear every thread's ambient set: %w", errno)

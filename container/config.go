@@ -21,6 +21,12 @@ type Config struct {
 	Hostname string
 	// Workdir, when set, is the command's working directory.
 	Workdir string
+	// User, when set, is --user: USER[:GROUP], names or numbers, looked
+	// up in the container's own /etc/passwd and /etc/group (user.go).
+	User string
+	// HomeFromUser says HOME is the user's home from /etc/passwd, as
+	// nobody set it (-e, --env-file, the image).
+	HomeFromUser bool
 	// TTY says the container's stdio is a pseudo-terminal of its own.
 	TTY bool
 	// ConsoleSocket says init makes that pseudo-terminal itself, in the
@@ -86,6 +92,8 @@ const (
 	keyEnv      = "env"
 	keyHostname = "hostname"
 	keyWorkdir  = "workdir"
+	keyUser     = "user"
+	keyHome     = "home-from-user"
 	keyTTY      = "tty"
 	keyConsole  = "console-socket"
 	keyInit     = "init"
@@ -126,6 +134,8 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	}
 	add(keyHostname, cfg.Hostname)
 	add(keyWorkdir, cfg.Workdir)
+	add(keyUser, cfg.User)
+	addFlag(keyHome, cfg.HomeFromUser)
 	addFlag(keyTTY, cfg.TTY)
 	addFlag(keyConsole, cfg.ConsoleSocket)
 	addFlag(keyInit, cfg.Init)
@@ -180,6 +190,10 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.Hostname = value
 		case keyWorkdir:
 			cfg.Workdir = value
+		case keyUser:
+			cfg.User = value
+		case keyHome:
+			cfg.HomeFromUser = value == "1"
 		case keyTTY:
 			cfg.TTY = value == "1"
 		case keyConsole:

@@ -55,11 +55,13 @@ func checkStartedByRun() error {
 //  2. the mounts: a private tree, then /proc, or the container's own root;
 //  3. join the container's cgroup (cgroup v1), then a cgroup namespace
 //     rooted there, /sys/fs/cgroup, and pivot_root;
-//  4. hostname, the loopback interface up, and the working directory;
+//  4. hostname, the loopback interface up, --user looked up, and the
+//     working directory;
 //  5. find the command (127 and 126 are decided here, where PATH is known);
 //  6. die with run: re-arm the death signal, then make sure run is alive;
 //  7. close every descriptor above 2 at exec;
-//  8. confine: no_new_privs, the seccomp filter, the capability sets;
+//  8. confine: no_new_privs, the seccomp filter, the capability sets,
+//     and --user (looked up in the container's /etc/passwd at step 4);
 //  9. exec the command, which becomes PID 1 (or, with --init, its child).
 func initContainer(status *os.File) *StartError {
 	log.Info("init come on")
@@ -124,6 +126,16 @@ func initContainer(status *os.File) *StartError {
 // working directory, the command looked up, the death signal, descriptors,
 // confinement, exec.
 func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
+	var id *identity
+	if cfg.User != "" {
+		var err error
+		if id, err = lookUpUser(cfg.User); err != nil {
+			return startErrorf(StatusRuntimeError, "%v", err)
+		}
+		if cfg.HomeFromUser {
+			cfg.Env = setEnv(cfg.Env, "HOME", id.home)
+		}
+	}
 	if cfg.Workdir != "" {
 		if err := os.Chdir(cfg.Workdir); err != nil {
 			return startErrorf(StatusRuntimeError, "working directory %q: %v", cfg.Workdir, errors.Unwrap(err))
@@ -140,7 +152,7 @@ func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 	if err := closeInheritedFds(); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
-	if err := confine(cfg); err != nil {
+	if err := confine(cfg, id); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
 

@@ -39,8 +39,12 @@ type State struct {
 	Argv     []string // a detached container's run -d command line, for start
 	Hostname string
 	Workdir  string
-	Binds    []string
-	Limits   []string
+	// User is run's --user, which exec runs as too; HomeFromUser says HOME
+	// is that user's (Config's).
+	User         string
+	HomeFromUser bool
+	Binds        []string
+	Limits       []string
 	// Its bridge network (--net), its address there while it runs, and
 	// its published ports (docker's "0.0.0.0:8080->80/tcp").
 	Network      string
@@ -212,6 +216,10 @@ func (s *State) encode() ([]byte, error) {
 	}
 	r.add("hostname", s.Hostname)
 	r.add("workdir", s.Workdir)
+	r.add("user", s.User)
+	if s.HomeFromUser {
+		r.add("home-from-user", "1")
+	}
 	if s.Network != "" {
 		r.add("network", s.Network)
 		r.add("ip", s.IPAddress)
@@ -331,6 +339,10 @@ func readState(path string) (s *State, held bool) {
 			s.Hostname = value
 		case "workdir":
 			s.Workdir = value
+		case "user":
+			s.User = value
+		case "home-from-user":
+			s.HomeFromUser = value == "1"
 		case "read-only":
 			s.ReadOnly = value == "1"
 		case "privileged":
