@@ -100,9 +100,12 @@ func inspectJSON(s *container.State) map[string]any {
 		},
 		"Image": image,
 		"Config": map[string]any{
-			"Hostname": s.Hostname, "Env": s.Env, "Cmd": s.Args, "Image": image, "WorkingDir": s.Workdir,
+			"Hostname": s.Hostname, "Env": s.Env, "Cmd": s.Args, "Image": image, "WorkingDir": s.Workdir, "User": s.User,
 		},
 		"HostConfig": host,
+	}
+	if s.StopSignal != "" {
+		j["Config"].(map[string]any)["StopSignal"] = s.StopSignal
 	}
 	if s.Network != "" {
 		j["NetworkSettings"] = networkSettings(s)

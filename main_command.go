@@ -54,7 +54,8 @@ var runCommand = cli.Command{
 		cli.StringSliceFlag{Name: "env", Usage: "same as -e", Value: envSettings},
 		cli.StringSliceFlag{Name: "env-file", Usage: "read KEY=VALUE lines from a file (repeatable)"},
 		cli.StringFlag{Name: "workdir, w", Usage: "the command's working directory (absolute; default: the caller's, or / in an image)"},
-		cli.StringFlag{Name: "user, u", Usage: "run as USER[:GROUP], names or numeric IDs, from the container's /etc/passwd and /etc/group"},
+		cli.StringFlag{Name: "user, u", Usage: "run as USER[:GROUP], names or numeric IDs, from the container's /etc/passwd and /etc/group (default: the image's USER)"},
+		cli.StringFlag{Name: "entrypoint", Usage: "the program to run instead of the image's ENTRYPOINT; its CMD is dropped too ('' resets it)"},
 		cli.StringSliceFlag{Name: "volume, v", Usage: "bind-mount HOST:CONTAINER[:ro] (repeatable; image or --rootfs only)"},
 		cli.StringFlag{Name: "rootfs", Usage: "run in this root filesystem directory, as it is"},
 		cli.BoolFlag{Name: "read-only", Usage: "make the container's root read-only (image or --rootfs only)"},
@@ -123,17 +124,19 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 			return runOptions{}, err
 		}
 		opts.img = img
+		// docker's ENTRYPOINT and CMD, from import --change.
+		args = img.Config.Command(args, ctx.String("entrypoint"), ctx.IsSet("entrypoint"))
 		if len(args) == 0 {
-			args = img.Config.Cmd // docker's CMD, from import --change
-		}
-		if len(args) == 0 {
-			return runOptions{}, usageErrorf("run %s: the image has no default command; give one (mydocker run %s COMMAND), or import it with --change 'CMD [\"sh\"]'", opts.image, opts.image)
+			return runOptions{}, usageErrorf("run %s: no command specified: the image has no ENTRYPOINT or CMD; give one (mydocker run %s COMMAND), or import it with --change 'CMD [\"sh\"]'", opts.image, opts.image)
 		}
 		if args[0] == "" {
 			return runOptions{}, usageErrorf("run: the command is an empty string")
 		}
 	}
 	ownRoot := opts.image != "" || opts.rootfs != ""
+	if ctx.IsSet("entrypoint") && opts.image == "" {
+		return runOptions{}, usageErrorf("--entrypoint needs an image")
+	}
 	cfg := &container.Config{
 		Args:     args,
 		Hostname: ctx.String("hostname"),
@@ -220,10 +223,15 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		return runOptions{}, usageErrorf("%v", err)
 	}
 	cfg.Env = env
+	if opts.img != nil && opts.img.Config.User != "" {
+		cfg.User = opts.img.Config.User // docker's USER, unless -u
+	}
 	if ctx.IsSet("user") {
 		if cfg.User, err = validUser(ctx.String("user")); err != nil {
 			return runOptions{}, usageErrorf("%v", err)
 		}
+	}
+	if cfg.User != "" {
 		// HOME becomes the user's, unless the image, a file or -e set it.
 		var imageEnv []string
 		if opts.img != nil {

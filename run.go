@@ -309,6 +309,9 @@ func newState(opts runOptions) *container.State {
 	if opts.rootfs != "" {
 		s.Image = opts.rootfs
 	}
+	if opts.img != nil {
+		s.StopSignal = opts.img.Config.StopSignal
+	}
 	s.Network = opts.network
 	for _, p := range opts.ports {
 		s.Ports = append(s.Ports, p.String())

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/names"
 	"github.com/urfave/cli"
 	"golang.org/x/sys/unix"
 )
@@ -25,14 +26,22 @@ var stopCommand = cli.Command{
 	},
 }
 
-// stopContainer is docker's stop: SIGTERM, SIGKILL after grace, and back
+// stopContainer is docker's stop: SIGTERM (or the image's STOPSIGNAL),
+// SIGKILL after grace, and back
 // once the container is gone. A container that is not running is not an
 // error.
 func stopContainer(s *container.State, grace time.Duration) error {
 	if !s.Running {
 		return nil
 	}
-	if container.Signal(s, unix.SIGTERM) == nil && container.WaitStopped(s, grace) {
+	sig := unix.SIGTERM
+	if s.StopSignal != "" {
+		// The image's STOPSIGNAL, checked when it was recorded.
+		if custom, err := names.Signal(s.StopSignal); err == nil {
+			sig = custom
+		}
+	}
+	if container.Signal(s, sig) == nil && container.WaitStopped(s, grace) {
 		return waitGone(s)
 	}
 	// A PID 1 without a handler ignores SIGTERM (the book marked it

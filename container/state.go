@@ -43,8 +43,11 @@ type State struct {
 	// is that user's (Config's).
 	User         string
 	HomeFromUser bool
-	Binds        []string
-	Limits       []string
+	// StopSignal is the image's STOPSIGNAL, which stop sends ("" is
+	// SIGTERM).
+	StopSignal string
+	Binds      []string
+	Limits     []string
 	// Its bridge network (--net), its address there while it runs, and
 	// its published ports (docker's "0.0.0.0:8080->80/tcp").
 	Network      string
@@ -217,6 +220,7 @@ func (s *State) encode() ([]byte, error) {
 	r.add("hostname", s.Hostname)
 	r.add("workdir", s.Workdir)
 	r.add("user", s.User)
+	r.add("stop-signal", s.StopSignal)
 	if s.HomeFromUser {
 		r.add("home-from-user", "1")
 	}
@@ -341,6 +345,8 @@ func readState(path string) (s *State, held bool) {
 			s.Workdir = value
 		case "user":
 			s.User = value
+		case "stop-signal":
+			s.StopSignal = value
 		case "home-from-user":
 			s.HomeFromUser = value == "1"
 		case "read-only":

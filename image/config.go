@@ -6,24 +6,51 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mydocker/mydocker/names"
 )
 
 // Config is what an image says about how to run it, the subset of docker's
-// image config that `docker import --change` can set: the default command,
-// extra environment and the working directory. It is kept as config.json
+// image config that `docker import --change` can set: the entrypoint and
+// default command, extra environment, the working directory, the user and
+// the signal that stops it. It is kept as config.json
 // beside the image's rootfs, in docker's field names.
 type Config struct {
+	Entrypoint []string `json:"Entrypoint,omitempty"`
 	Cmd        []string `json:"Cmd,omitempty"`
 	Env        []string `json:"Env,omitempty"`
 	WorkingDir string   `json:"WorkingDir,omitempty"`
+	User       string   `json:"User,omitempty"`
+	StopSignal string   `json:"StopSignal,omitempty"`
 }
 
 // Empty reports whether the config sets nothing.
-func (c Config) Empty() bool { return len(c.Cmd) == 0 && len(c.Env) == 0 && c.WorkingDir == "" }
+func (c Config) Empty() bool {
+	return len(c.Entrypoint) == 0 && len(c.Cmd) == 0 && len(c.Env) == 0 && c.WorkingDir == "" && c.User == "" && c.StopSignal == ""
+}
 
-// ApplyChange reads one Dockerfile instruction of `import --change`: CMD
-// (JSON array, or the shell form run by /bin/sh -c), ENV (KEY=VALUE ... or
-// KEY VALUE) or WORKDIR (absolute).
+// Command is the argv of a container of the image, with docker's rules:
+// the Entrypoint followed by the Cmd; args (those after the image on run's
+// command line) replace the Cmd; an entrypoint given (run --entrypoint,
+// set) replaces the image's and drops its Cmd, and an empty one resets it.
+func (c Config) Command(args []string, entrypoint string, set bool) []string {
+	ep, cmd := c.Entrypoint, c.Cmd
+	if set {
+		ep, cmd = nil, nil
+		if entrypoint != "" {
+			ep = []string{entrypoint}
+		}
+	}
+	if len(args) > 0 {
+		cmd = args
+	}
+	return append(append([]string{}, ep...), cmd...)
+}
+
+// ApplyChange reads one Dockerfile instruction of `import --change`:
+// ENTRYPOINT and CMD (a JSON array, or the shell form run by /bin/sh -c),
+// ENV (KEY=VALUE ... or KEY VALUE), WORKDIR (absolute), USER
+// (USER[:GROUP]) or STOPSIGNAL (a name or a number).
 func (c *Config) ApplyChange(change string) error {
 	instr, arg, _ := strings.Cut(strings.TrimSpace(change), " ")
 	arg = strings.TrimSpace(arg)
@@ -31,17 +58,30 @@ func (c *Config) ApplyChange(change string) error {
 	if arg == "" {
 		return bad("it needs an argument")
 	}
-	switch strings.ToUpper(instr) {
-	case "CMD":
+	switch upper := strings.ToUpper(instr); upper {
+	case "CMD", "ENTRYPOINT":
+		argv := []string{"/bin/sh", "-c", arg}
 		if strings.HasPrefix(arg, "[") {
-			var cmd []string
-			if err := json.Unmarshal([]byte(arg), &cmd); err != nil || len(cmd) == 0 || cmd[0] == "" {
-				return bad(`CMD takes a JSON array of strings, e.g. CMD ["sh"], or a shell command`)
+			argv = nil
+			if err := json.Unmarshal([]byte(arg), &argv); err != nil || len(argv) == 0 || argv[0] == "" {
+				return bad(upper + ` takes a JSON array of strings, e.g. ` + upper + ` ["sh"], or a shell command`)
 			}
-			c.Cmd = cmd
-		} else {
-			c.Cmd = []string{"/bin/sh", "-c", arg}
 		}
+		if upper == "CMD" {
+			c.Cmd = argv
+		} else {
+			c.Entrypoint = argv
+		}
+	case "USER":
+		if u, g, ok := strings.Cut(arg, ":"); u == "" || ok && g == "" || strings.ContainsAny(arg, " \t") {
+			return bad("USER takes USER[:GROUP], names or numbers")
+		}
+		c.User = arg
+	case "STOPSIGNAL":
+		if _, err := names.Signal(arg); err != nil {
+			return bad(err.Error())
+		}
+		c.StopSignal = arg
 	case "ENV":
 		if key, _, ok := strings.Cut(arg, "="); ok && !strings.ContainsAny(key, " \t") {
 			// KEY=VALUE [KEY=VALUE...]: values without spaces, as docker
@@ -65,17 +105,18 @@ func (c *Config) ApplyChange(change string) error {
 		}
 		c.WorkingDir = filepath.Clean(arg)
 	default:
-		return bad("mydocker knows CMD, ENV and WORKDIR")
+		return bad("mydocker knows ENTRYPOINT, CMD, ENV, WORKDIR, USER and STOPSIGNAL")
 	}
 	return nil
 }
 
-// String is the command as `images` shows it.
+// String is the command as `images` shows it: the Entrypoint and Cmd.
 func (c Config) String() string {
-	if len(c.Cmd) == 0 {
+	argv := c.Command(nil, "", false)
+	if len(argv) == 0 {
 		return ""
 	}
-	data, _ := json.Marshal(c.Cmd)
+	data, _ := json.Marshal(argv)
 	return string(data)
 }
 

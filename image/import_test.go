@@ -228,9 +228,41 @@ func TestApplyChange(t *testing.T) {
 	if err := c.ApplyChange("CMD echo $HOME"); err != nil || !reflect.DeepEqual(c.Cmd, []string{"/bin/sh", "-c", "echo $HOME"}) {
 		t.Errorf("shell form: %v %q", err, c.Cmd)
 	}
-	for _, bad := range []string{"CMD", `CMD ["sh"`, "CMD []", "WORKDIR relative", "ENV =x", "EXPOSE 80", "USER nobody"} {
+	for ch, want := range map[string]Config{
+		`ENTRYPOINT ["echo", "x"]`: {Entrypoint: []string{"echo", "x"}},
+		"ENTRYPOINT top -b":        {Entrypoint: []string{"/bin/sh", "-c", "top -b"}},
+		"USER nobody:nogroup":      {User: "nobody:nogroup"},
+		"STOPSIGNAL SIGUSR1":       {StopSignal: "SIGUSR1"},
+	} {
+		var got Config
+		if err := got.ApplyChange(ch); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: %+v, %v; want %+v", ch, got, err, want)
+		}
+	}
+	for _, bad := range []string{"CMD", `CMD ["sh"`, "CMD []", "WORKDIR relative", "ENV =x", "EXPOSE 80", "USER a:", "USER :b", "STOPSIGNAL NOPE", "ENTRYPOINT []"} {
 		if err := c.ApplyChange(bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestConfigCommand(t *testing.T) {
+	c := Config{Entrypoint: []string{"ep"}, Cmd: []string{"cmd"}}
+	for _, tc := range []struct {
+		args []string
+		ep   string
+		set  bool
+		want []string
+	}{
+		{nil, "", false, []string{"ep", "cmd"}},
+		{[]string{"a"}, "", false, []string{"ep", "a"}},
+		{nil, "other", true, []string{"other"}},
+		{[]string{"a"}, "other", true, []string{"other", "a"}},
+		{nil, "", true, []string{}},
+		{[]string{"a"}, "", true, []string{"a"}},
+	} {
+		if got := c.Command(tc.args, tc.ep, tc.set); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Command(%q, %q, %v) = %q, want %q", tc.args, tc.ep, tc.set, got, tc.want)
 		}
 	}
 }

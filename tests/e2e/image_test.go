@@ -402,6 +402,49 @@ func TestImportChangeRecordsDefaults(t *testing.T) {
 	}
 }
 
+// TestImageConfigRules: ENTRYPOINT, CMD, USER and STOPSIGNAL as docker
+// runs them: argv is the entrypoint and the command; arguments after the
+// image replace the command; --entrypoint replaces the entrypoint and
+// drops the command, ” resets it; the image's user unless -u; stop sends
+// the image's stop signal.
+func TestImageConfigRules(t *testing.T) {
+	needImage(t)
+	mustRunInImage(t, "import", "--change", `ENTRYPOINT ["echo", "ep"]`, "--change", `CMD ["default"]`,
+		"--change", "USER nobody", "--change", "STOPSIGNAL USR1", imageTarball(), "configured")
+	defer inImage(t, "rmi", "configured")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"configured"}, "ep default"},
+		{[]string{"configured", "given", "args"}, "ep given args"},
+		{[]string{"--entrypoint", "id", "configured", "-u"}, "65534"},        // the image's USER
+		{[]string{"-u", "0", "--entrypoint", "id", "configured", "-u"}, "0"}, // -u wins
+		{[]string{"--entrypoint", "", "configured", "echo", "reset"}, "reset"},
+	} {
+		if out := mustRunInImage(t, append([]string{"run"}, c.args...)...); strings.TrimSpace(out) != c.want {
+			t.Errorf("run %q: %q, want %q", c.args, out, c.want)
+		}
+	}
+	expectFailure(t, inImage(t, "run", "--entrypoint", "", "configured"), 125, "no command specified")
+	expectFailure(t, inImage(t, "run", "--entrypoint", "x", "/bin/true"), 125, "--entrypoint needs an image")
+	if out := mustRunInImage(t, "images"); !strings.Contains(out, `["echo","ep","default"]`) {
+		t.Errorf("images does not show the entrypoint and command:\n%s", out)
+	}
+	// STOPSIGNAL: stop sends USR1, which the command traps.
+	id := detached(t, "--entrypoint", "sh", "configured", "-c", "trap 'exit 9' USR1; while :; do sleep 0.05; done")
+	waitStatus(t, id, `Up `)
+	if out := mustRun(t, "inspect", id); !strings.Contains(out, `"StopSignal": "USR1"`) || !strings.Contains(out, `"User": "nobody"`) {
+		t.Errorf("inspect shows no StopSignal USR1 and User nobody:\n%s", out)
+	}
+	mustRun(t, "stop", "-t", "10", id)
+	waitStatus(t, id, `Exited \(9\)`)
+	mustRun(t, "rm", id)
+	for _, bad := range []string{"STOPSIGNAL BOGUS", "USER a:", "ENTRYPOINT [", "LABEL a=b"} {
+		expectFailure(t, inImage(t, "import", "--change", bad, imageTarball(), "never"), 125, "--change")
+	}
+}
+
 func TestConcurrentImportsOfOneName(t *testing.T) {
 	needImage(t)
 	defer inImage(t, "rmi", "raced")
