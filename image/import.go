@@ -373,10 +373,12 @@ func writeEntry(root *os.Root, name string, hdr *tar.Header, body io.Reader) (in
 			return 0, refused(hdr.Name, err)
 		}
 		return 0, nil
-	case tar.TypeChar, tar.TypeBlock:
-		return 0, fmt.Errorf("refused: entry %q is a device node (a container's /dev is made at run time)", hdr.Name)
-	case tar.TypeFifo:
-		return 0, fmt.Errorf("refused: entry %q is a FIFO", hdr.Name)
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		// As docker unpacks them: a container's own /dev is made at run
+		// time, and the device rules decide what it may open.
+		if err := mknodIn(root, name, hdr); err != nil {
+			return 0, err
+		}
 	case tar.TypeXGlobalHeader:
 		return 0, nil
 	default:
@@ -396,7 +398,67 @@ func writeEntry(root *os.Root, name string, hdr *tar.Header, body io.Reader) (in
 		}
 		_ = root.Chtimes(name, hdr.AccessTime, hdr.ModTime)
 	}
+	// Extended attributes last: chown clears security.capability.
+	if err := setXattrs(root, name, hdr); err != nil {
+		return 0, err
+	}
 	return written, nil
+}
+
+// mknodIn makes the device node or FIFO hdr describes at name inside
+// root: mknodat(2) in its parent directory, opened through root (os.Root
+// has no mknod), by its last component alone.
+func mknodIn(root *os.Root, name string, hdr *tar.Header) error {
+	parent, err := root.Open(path.Dir(name))
+	if err != nil {
+		return refused(hdr.Name, err)
+	}
+	defer parent.Close()
+	mode := uint32(hdr.Mode) & 0o7777
+	switch hdr.Typeflag {
+	case tar.TypeChar:
+		mode |= unix.S_IFCHR
+	case tar.TypeBlock:
+		mode |= unix.S_IFBLK
+	default:
+		mode |= unix.S_IFIFO
+	}
+	dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
+	if err := unix.Mknodat(int(parent.Fd()), path.Base(name), mode, int(dev)); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("entry %q is a device node: making one needs root", hdr.Name)
+		}
+		return fmt.Errorf("make %q: %w", hdr.Name, err)
+	}
+	return nil
+}
+
+// setXattrs gives name the extended attributes the archive records for it
+// (PAX "SCHILY.xattr." records, as GNU tar and docker write them), of the
+// kinds a root filesystem carries: file capabilities (security.capability,
+// ping's cap_net_raw) and user.* ones. Others are left out: trusted.* and
+// security.* ones belong to the host (overlayfs keeps its whiteouts and
+// redirects in trusted.overlay.*, which a layer must never forge).
+func setXattrs(root *os.Root, name string, hdr *tar.Header) error {
+	for key, value := range hdr.PAXRecords {
+		attr, ok := strings.CutPrefix(key, "SCHILY.xattr.")
+		if !ok || attr != "security.capability" && !strings.HasPrefix(attr, "user.") {
+			continue
+		}
+		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA && hdr.Typeflag != tar.TypeDir {
+			continue
+		}
+		f, err := root.Open(name)
+		if err != nil {
+			return refused(hdr.Name, err)
+		}
+		err = unix.Fsetxattr(int(f.Fd()), attr, []byte(value), 0)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("set %s on %q: %w", attr, hdr.Name, err)
+		}
+	}
+	return nil
 }
 
 // modeBits turns tar's set-user-ID, set-group-ID and sticky bits into Go's.

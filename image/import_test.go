@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // entry is one tar entry for a test archive.
@@ -136,7 +138,6 @@ func TestImportRefusesHostileTarballs(t *testing.T) {
 		},
 		"hard link out":  {{name: "hl", typ: tar.TypeLink, link: "../outside/victim"}},
 		"hard link abs":  {{name: "hl", typ: tar.TypeLink, link: victim}},
-		"device node":    {{name: "dev/null", typ: tar.TypeChar}},
 		"mkdir via link": {{name: "evil", typ: tar.TypeSymlink, link: outside}, {name: "evil/newdir/", typ: tar.TypeDir}},
 	}
 	store := NewStore(filepath.Join(dir, "root"))
@@ -264,5 +265,65 @@ func TestConfigCommand(t *testing.T) {
 		if got := c.Command(tc.args, tc.ep, tc.set); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Command(%q, %q, %v) = %q, want %q", tc.args, tc.ep, tc.set, got, tc.want)
 		}
+	}
+}
+
+// TestImportDevicesFIFOsAndFileCapabilities: what docker's layers carry is
+// unpacked as docker does: device nodes and FIFOs made (the runtime is
+// root), file capabilities and user.* attributes kept after the owner is
+// set, overlayfs's own trusted.* attributes never taken from an archive.
+func TestImportDevicesFIFOsAndFileCapabilities(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but not root: device nodes need root")
+		}
+		t.Skip("device nodes need root")
+	}
+	// cap_net_raw+ep, as setcap writes it (VFS_CAP_REVISION_2).
+	netRaw := string([]byte{0x01, 0, 0, 0x02, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, hdr := range []*tar.Header{
+		{Name: "dev/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+		{Name: "dev/loopish", Typeflag: tar.TypeBlock, Mode: 0o660, Devmajor: 7, Devminor: 200},
+		{Name: "run-fifo", Typeflag: tar.TypeFifo, Mode: 0o600},
+		{Name: "bin/ping", Typeflag: tar.TypeReg, Mode: 0o755, Uid: 0, Gid: 0, Size: 1, PAXRecords: map[string]string{
+			"SCHILY.xattr.security.capability": netRaw, "SCHILY.xattr.user.note": "kept",
+			"SCHILY.xattr.trusted.overlay.opaque": "y"}},
+	} {
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Size > 0 {
+			tw.Write([]byte("x"))
+		}
+	}
+	tw.Close()
+	dir := t.TempDir()
+	store := NewStore(filepath.Join(dir, "root"))
+	if err := store.Import(writeFile(t, dir, "devices.tar", buf.Bytes()), "devices", Config{}); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := filepath.Join(dir, "root", "images", "devices", "rootfs")
+	for name, want := range map[string]uint32{"dev/null": unix.S_IFCHR, "dev/loopish": unix.S_IFBLK, "run-fifo": unix.S_IFIFO} {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(rootfs, name), &st); err != nil || st.Mode&unix.S_IFMT != want {
+			t.Errorf("%s: %v, mode %o; want type %o", name, err, st.Mode, want)
+		}
+		if name == "dev/null" && st.Rdev != unix.Mkdev(1, 3) {
+			t.Errorf("dev/null is device %d:%d, want 1:3", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+		}
+	}
+	ping := filepath.Join(rootfs, "bin", "ping")
+	for attr, want := range map[string]string{"security.capability": netRaw, "user.note": "kept"} {
+		got := make([]byte, 64)
+		n, err := unix.Getxattr(ping, attr, got)
+		if err != nil || string(got[:n]) != want {
+			t.Errorf("bin/ping's %s: %q, %v; want it kept", attr, got[:max(n, 0)], err)
+		}
+	}
+	if _, err := unix.Getxattr(ping, "trusted.overlay.opaque", make([]byte, 8)); err == nil {
+		t.Error("trusted.overlay.opaque was taken from the archive")
 	}
 }

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -763,4 +765,67 @@ func TestInterruptedCommitLeavesNothing(t *testing.T) {
 		t.Errorf("the interrupted commit left %q", left)
 	}
 	mustRun(t, "--root", root, "rm", id)
+}
+
+// TestImageFileCapabilitiesAndDevices: an image whose busybox carries
+// cap_net_raw+ep as a file capability, as Debian's ping does: run as a
+// user who is not root, it may open a raw socket (ping), which the plain
+// busybox may not; and a device node of the archive is there, as docker
+// unpacks it.
+func TestImageFileCapabilitiesAndDevices(t *testing.T) {
+	needImage(t)
+	in, err := os.Open(imageTarball())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	derived := filepath.Join(t.TempDir(), "caps.tar")
+	out, err := os.Create(derived)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, tw := tar.NewReader(in), tar.NewWriter(out)
+	var busybox []byte
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		body, _ := io.ReadAll(tr)
+		if hdr.Name == "./bin/busybox" {
+			busybox = body
+		}
+		tw.WriteHeader(hdr)
+		tw.Write(body)
+	}
+	netRaw := string([]byte{0x01, 0, 0, 0x02, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	for _, hdr := range []*tar.Header{
+		{Name: "./cap/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "./cap/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(busybox)),
+			PAXRecords: map[string]string{"SCHILY.xattr.security.capability": netRaw}},
+		{Name: "./imgdev/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "./imgdev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+	} {
+		tw.WriteHeader(hdr)
+		if hdr.Size > 0 {
+			tw.Write(busybox)
+		}
+	}
+	if err := tw.Close(); err != nil || out.Close() != nil || len(busybox) == 0 {
+		t.Fatalf("derived image: %v (busybox %d bytes)", err, len(busybox))
+	}
+	mustRunInImage(t, "import", derived, "capimg")
+	defer inImage(t, "rmi", "capimg")
+	ping := func(bin string) result {
+		return inImage(t, "run", "-u", "nobody", "capimg", bin, "ping", "-c1", "-W2", "127.0.0.1")
+	}
+	if r := ping("/cap/busybox"); r.status != 0 {
+		t.Errorf("ping by a busybox with cap_net_raw+ep, as nobody: status %d, %s%s; want the file capability to work", r.status, r.stdout, r.stderr)
+	}
+	if r := ping("/bin/busybox"); r.status == 0 {
+		t.Errorf("ping by the plain busybox, as nobody, worked: the file capability proves nothing")
+	}
+	if out := mustRunInImage(t, "run", "capimg", "stat", "-c", "%F %t:%T", "/imgdev/null"); out != "character special file 1:3\n" {
+		t.Errorf("the image's device node: %q", out)
+	}
 }
