@@ -224,6 +224,34 @@ func cancellable(r io.Reader, cancel <-chan struct{}) io.Reader {
 	return pr
 }
 
+// archiveNames notes the entries that tell an image archive (docker save,
+// an OCI layout) from a root filesystem, which import would otherwise
+// take as one: an "image" of manifest.json and layer tarballs.
+type archiveNames struct{ manifest, ociLayout, layerTar, blobs bool }
+
+func (a *archiveNames) note(name string) {
+	switch dir, base := path.Split(name); {
+	case name == "manifest.json":
+		a.manifest = true
+	case name == "oci-layout":
+		a.ociLayout = true
+	case strings.HasPrefix(name, "blobs/sha256/"):
+		a.blobs = true
+	case base == "layer.tar" && len(dir) == 65:
+		a.layerTar = true
+	}
+}
+
+func (a *archiveNames) imageArchive() string {
+	switch {
+	case a.ociLayout && a.blobs:
+		return "an OCI image layout"
+	case a.manifest && (a.layerTar || a.blobs):
+		return "docker save"
+	}
+	return ""
+}
+
 // addEtcMountPoints makes /etc/hostname, /etc/hosts and /etc/resolv.conf
 // (empty) where the image has none, as docker's images have them: each run
 // binds its own over them, and a missing one would be made in every
@@ -280,6 +308,7 @@ func unpack(r io.Reader, dir string) (int64, error) {
 	tr := tar.NewReader(r)
 	var size int64
 	var dirs []*tar.Header
+	var seen archiveNames
 	entries := 0
 	for {
 		hdr, err := tr.Next()
@@ -294,6 +323,7 @@ func unpack(r io.Reader, dir string) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
+		seen.note(name)
 		if name == "." {
 			continue
 		}
@@ -308,6 +338,9 @@ func unpack(r io.Reader, dir string) (int64, error) {
 	}
 	if entries == 0 {
 		return 0, errors.New("corrupt archive: no entries")
+	}
+	if kind := seen.imageArchive(); kind != "" {
+		return 0, fmt.Errorf("this is an image archive (%s), not a root filesystem: mydocker cannot load one yet; export a container of it instead (docker export CONTAINER > rootfs.tar)", kind)
 	}
 	// Directory times last: writing their contents changed them.
 	for _, hdr := range dirs {

@@ -327,3 +327,30 @@ func TestImportDevicesFIFOsAndFileCapabilities(t *testing.T) {
 		t.Error("trusted.overlay.opaque was taken from the archive")
 	}
 }
+
+// TestImportRefusesImageArchives: docker save's archives (before docker 25
+// and after) and OCI layouts are not root filesystems: import says so,
+// instead of making an "image" of their manifest and layer tarballs.
+func TestImportRefusesImageArchives(t *testing.T) {
+	id := strings.Repeat("ab", 32)
+	dir := t.TempDir()
+	store := NewStore(filepath.Join(dir, "root"))
+	for name, entries := range map[string][]entry{
+		"docker save, docker 24": {{name: "manifest.json", typ: tar.TypeReg, body: "[]"}, {name: id + "/layer.tar", typ: tar.TypeReg, body: "x"}},
+		"docker save, docker 25": {{name: "blobs/sha256/" + id, typ: tar.TypeReg, body: "x"}, {name: "index.json", typ: tar.TypeReg, body: "{}"},
+			{name: "manifest.json", typ: tar.TypeReg, body: "[]"}, {name: "oci-layout", typ: tar.TypeReg, body: "{}"}},
+		"OCI layout": {{name: "oci-layout", typ: tar.TypeReg, body: "{}"}, {name: "blobs/sha256/" + id, typ: tar.TypeReg, body: "x"}},
+	} {
+		err := store.Import(writeFile(t, dir, "saved.tar", makeTar(t, entries)), "saved", Config{})
+		if err == nil || !strings.Contains(err.Error(), "image archive") {
+			t.Errorf("%s: imported (%v), want it refused as an image archive", name, err)
+		}
+		if store.Exists("saved") {
+			t.Fatalf("%s: an image was left", name)
+		}
+	}
+	// A root filesystem that happens to have a manifest.json stays one.
+	if err := store.Import(writeFile(t, dir, "rootfs.tar", makeTar(t, []entry{{name: "manifest.json", typ: tar.TypeReg, body: "{}"}})), "plain-rootfs", Config{}); err != nil {
+		t.Errorf("a root filesystem with a manifest.json: %v", err)
+	}
+}
