@@ -220,6 +220,19 @@ func TestImageBadInput(t *testing.T) {
 	needImage(t)
 	mustRunInImage(t, "import", imageTarball(), "no-cmd") // without --change: no CMD
 	defer inImage(t, "rmi", "no-cmd")
+	// What docker save writes: a manifest and the layer as a tarball.
+	saved := filepath.Join(dir, "saved.tar")
+	{
+		f, _ := os.Create(saved)
+		tw := tar.NewWriter(f)
+		layer, _ := os.ReadFile(imageTarball())
+		for name, body := range map[string][]byte{"manifest.json": []byte(`[{"Layers":["` + strings.Repeat("0", 64) + `/layer.tar"]}]`), strings.Repeat("0", 64) + "/layer.tar": layer} {
+			tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))})
+			tw.Write(body)
+		}
+		tw.Close()
+		f.Close()
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -243,6 +256,7 @@ func TestImageBadInput(t *testing.T) {
 		{"rmi missing", []string{"rmi", "no-such-image"}, 125, "no such image"},
 		{"import missing file", []string{"import", filepath.Join(dir, "none.tar"), "x"}, 125, "no such file"},
 		{"import bad name", []string{"import", "/dev/null", "Bad/Name"}, 125, "invalid image name"},
+		{"import of docker save", []string{"import", saved, "saved"}, 125, "this is an image archive (docker save), not a root filesystem"},
 		{"import existing", []string{"import", "/dev/null", "busybox"}, 125, "already exists"},
 		{"import corrupt", []string{"import", "/etc/hostname", "corrupt"}, 125, "corrupt"},
 	}
