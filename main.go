@@ -138,7 +138,7 @@ func setUpLogging(ctx *cli.Context) error {
 		return usageErrorf("invalid --root %q: it must be an absolute path", storeRoot)
 	}
 	logArgs = []string{"--log-level=" + level.String(), "--log-format=" + ctx.GlobalString("log-format")}
-	if name := ctx.Args().First(); os.Geteuid() != 0 && needsRoot(name) {
+	if name := ctx.Args().First(); os.Geteuid() != 0 && needsRoot(name) && !asksForHelp(ctx.Args()) {
 		if name == "import" || name == "images" || name == "rmi" {
 			return usageErrorf("%s in %s needs root privileges (try sudo, or --root DIR)", name, storeRoot)
 		}
@@ -164,6 +164,16 @@ func needsRoot(command string) bool {
 		}
 	}
 	return false // an unknown command: CommandNotFound says so
+}
+
+// asksForHelp: help is for anyone (mydocker run --help).
+func asksForHelp(args []string) bool {
+	for _, a := range args {
+		if a == "--help" || a == "-h" {
+			return true
+		}
+	}
+	return false
 }
 
 // fail prints err as one line on stderr (unless it is a bare exit status)

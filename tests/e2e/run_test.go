@@ -201,6 +201,11 @@ func TestNotRootIsRefused(t *testing.T) {
 			t.Errorf("%q as nobody: %q, want it to say it needs root", args, stderr.String())
 		}
 	}
+	// Help is for anyone.
+	help := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", mydocker, "run", "--help")
+	if out, err := help.CombinedOutput(); err != nil || !strings.Contains(string(out), "mydocker run") {
+		t.Errorf("run --help as nobody: %v, %q", err, out)
+	}
 }
 
 func TestSignalledCommandGives128PlusN(t *testing.T) {
