@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"strings"
 
 	"github.com/mydocker/mydocker/container"
 	"github.com/urfave/cli"
@@ -110,20 +109,4 @@ func execIn(s *container.State, opts runOptions) error {
 		return exitWith(status)
 	}
 	return nil
-}
-
-// hasKey reports whether the KEY=VALUE list env sets key.
-func hasKey(env []string, key string) bool {
-	for _, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); k == key {
-			return true
-		}
-	}
-	return false
-}
-
-// buildEnvOrNil is exec's -e settings alone.
-func buildEnvOrNil(settings []string) []string {
-	env, _ := buildEnv(nil, nil, settings)
-	return env
 }

@@ -56,6 +56,22 @@ func validUser(spec string) (string, error) {
 	return spec, nil
 }
 
+// hasKey reports whether the KEY=VALUE list env sets key.
+func hasKey(env []string, key string) bool {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// buildEnvOrNil is the -e settings alone, as a list.
+func buildEnvOrNil(settings []string) []string {
+	env, _ := buildEnv(nil, nil, settings)
+	return env
+}
+
 // environment is an ordered KEY=VALUE list in which a later setting of a
 // key replaces an earlier one, keeping the order keys first appeared in.
 type environment struct {
