@@ -25,10 +25,11 @@ var runCommand = cli.Command{
 	UsageText: `mydocker run [flags] [IMAGE] COMMAND [ARG...]
 
    Everything from COMMAND on belongs to COMMAND: mydocker run -ti /bin/ls -l /
-   A first argument with a "/" is a command on the host's files (the book's
-   chapter 3: run -ti /bin/sh); a bare word is an imported image, and the
-   command runs in it (run -ti busybox sh); with --rootfs DIR, the command
-   runs in DIR. A bare word that names no image is an error (125).
+   A first argument that is a path (/bin/sh, ./prog, ../prog) is a command
+   on the host's files (the book's chapter 3: run -ti /bin/sh); anything
+   else is an imported image (busybox, busybox:latest, library/busybox),
+   and the command runs in it (run -ti busybox sh); with --rootfs DIR, the
+   command runs in DIR. One that names no image is an error (125).
 
    Security: in an image or --rootfs the command gets docker's defaults
    (docker's capability set, its seccomp profile, masked and read-only
@@ -104,17 +105,19 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		return runOptions{}, usageErrorf("%v", err)
 	}
 	// The image-or-command rule: with --rootfs, everything is COMMAND;
-	// else a first argument with a "/" is a command on the host's files
-	// (the book's `run -ti /bin/sh`), and a bare word is an image. A bare
-	// word that names no image is an error, never a quiet run of the
-	// host's program of that name with root's powers on the host's files.
+	// else a first argument that is a path (absolute, or from ./ or ../)
+	// is a command on the host's files (the book's `run -ti /bin/sh`), and
+	// anything else is an image, as docker writes it (busybox,
+	// busybox:latest, library/busybox). One that names no image is an
+	// error, never a quiet run of the host's program of that name with
+	// root's powers on the host's files.
 	if opts.rootfs != "" {
 		if fi, err := os.Stat(opts.rootfs); err != nil || !fi.IsDir() {
 			return runOptions{}, usageErrorf("--rootfs %q: not a directory", opts.rootfs)
 		}
 	} else if ctx.IsSet("rootfs") {
 		return runOptions{}, usageErrorf("--rootfs: the directory is an empty string")
-	} else if !strings.Contains(args[0], "/") {
+	} else if !isHostPath(args[0]) {
 		opts.image, args = args[0], args[1:]
 		img, err := image.NewStore(storeRoot).Get(opts.image)
 		if errors.Is(err, image.ErrNotFound) {
@@ -124,6 +127,7 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 			return runOptions{}, err
 		}
 		opts.img = img
+		opts.image = img.Name // busybox:latest is busybox
 		// docker's ENTRYPOINT and CMD, from import --change.
 		args = img.Config.Command(args, ctx.String("entrypoint"), ctx.IsSet("entrypoint"))
 		if len(args) == 0 {
@@ -335,10 +339,20 @@ var rmiCommand = cli.Command{
 	},
 }
 
+// isHostPath: run's first argument is a command on the host's files when
+// it is a path, absolute or relative to the working directory as a shell
+// writes one (./prog, ../bin/prog); anything else is an image reference.
+func isHostPath(arg string) bool {
+	return strings.HasPrefix(arg, "/") || strings.HasPrefix(arg, "./") || strings.HasPrefix(arg, "../")
+}
+
 // noImageMessage says that no image is called name, and how to make one;
 // the host's program of that name is suggested only when there is one.
 func noImageMessage(name string) string {
 	msg := fmt.Sprintf("no image %q in %s (import one", name, storeRoot)
+	if strings.Contains(name, "/") {
+		return msg + "; a command on the host's files is a path: /bin/ls, ./prog)"
+	}
 	if path, err := exec.LookPath(name); err == nil && filepath.IsAbs(path) {
 		return msg + ", or give a path to run the host's program: " + path + ")"
 	}

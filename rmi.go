@@ -19,7 +19,8 @@ func removeImages(names []string) error {
 	err := container.WithImageUsers(storeRoot, func(users map[string]string) error {
 		for _, name := range names {
 			var err error
-			if user, used := users[name]; used {
+			key, _ := image.StoreName(name) // busybox:latest is busybox
+			if user, used := users[key]; used {
 				err = fmt.Errorf("image %q is in use by container %s (rm it first)", name, user)
 			} else {
 				err = store.Remove(name)

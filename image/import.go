@@ -58,12 +58,12 @@ func (s *Store) Import(tarball, name string, cfg Config) (err error) {
 
 // CheckNewName checks that name can name a new image: valid, and not one
 // already.
-func (s *Store) CheckNewName(name string) error {
-	if !ValidName(name) {
-		return fmt.Errorf("invalid image name %q: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+func (s *Store) CheckNewName(ref string) error {
+	if _, ok := StoreName(ref); !ok {
+		return fmt.Errorf("invalid image name %q: use NAME or NAME:latest, NAME of lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", ref)
 	}
-	if s.Exists(name) {
-		return fmt.Errorf("image %q already exists (remove it with 'mydocker rmi %s')", name, name)
+	if s.Exists(ref) {
+		return fmt.Errorf("image %q already exists (remove it with 'mydocker rmi %s')", ref, ref)
 	}
 	return nil
 }
@@ -93,7 +93,11 @@ func (s *Store) endProgress(ok bool) {
 //     staging directory is held (flock) by its import from the moment it
 //     has its name, so one that nobody holds is a dead import's
 //     (removeDeadStaging).
-func (s *Store) unpackAs(name string, r io.Reader, cfg Config) (err error) {
+func (s *Store) unpackAs(ref string, r io.Reader, cfg Config) (err error) {
+	name, ok := StoreName(ref)
+	if !ok {
+		return s.CheckNewName(ref)
+	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("create image store: %w", err)
 	}

@@ -354,3 +354,21 @@ func TestImportRefusesImageArchives(t *testing.T) {
 		t.Errorf("a root filesystem with a manifest.json: %v", err)
 	}
 }
+
+func TestStoreName(t *testing.T) {
+	for ref, want := range map[string]string{
+		"busybox": "busybox", "busybox:latest": "busybox", "library/busybox": "busybox",
+		"docker.io/library/busybox:latest": "busybox", "index.docker.io/library/busybox": "busybox",
+		"docker.io/busybox": "busybox", "debian-12": "debian-12",
+	} {
+		if got, ok := StoreName(ref); !ok || got != want {
+			t.Errorf("StoreName(%q) = %q, %v; want %q", ref, got, ok, want)
+		}
+	}
+	for _, ref := range []string{"", "busybox:1.36", "busybox@sha256:" + strings.Repeat("a", 64), "team/app", "localhost:5000/app",
+		"registry.example.com/library/busybox", "Busybox", "busybox:", ":latest", "/bin/sh", "library/", "a/b/c"} {
+		if got, ok := StoreName(ref); ok {
+			t.Errorf("StoreName(%q) = %q: want no name of this store", ref, got)
+		}
+	}
+}

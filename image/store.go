@@ -68,6 +68,35 @@ func ValidName(name string) bool {
 	return true
 }
 
+// StoreName is the name under which the store keeps the image docker's
+// reference ref means, when it is one of the store's: docker writes one
+// image as busybox, busybox:latest, library/busybox or
+// docker.io/library/busybox:latest (Docker Hub's official images, the
+// tag latest). Other references (another tag, registry or path, a digest)
+// name no image of this store: ok is false.
+func StoreName(ref string) (name string, ok bool) {
+	if strings.Contains(ref, "@") {
+		return "", false // a digest
+	}
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		if ref[i+1:] != "latest" {
+			return "", false
+		}
+		ref = ref[:i]
+	}
+	parts := strings.Split(ref, "/")
+	if len(parts) > 1 && (parts[0] == "docker.io" || parts[0] == "index.docker.io") {
+		parts = parts[1:]
+	}
+	if len(parts) == 2 && parts[0] == "library" {
+		parts = parts[1:]
+	}
+	if len(parts) != 1 || !ValidName(parts[0]) {
+		return "", false
+	}
+	return parts[0], true
+}
+
 // NewStore opens the store under root (it need not exist yet).
 func NewStore(root string) *Store { return &Store{dir: filepath.Join(root, "images")} }
 
@@ -75,8 +104,9 @@ func (s *Store) imageDir(name string) string { return filepath.Join(s.dir, name)
 
 // Exists reports whether name is an imported image. It is cheap (one stat),
 // because run asks it for every COMMAND that could be an image name.
-func (s *Store) Exists(name string) bool {
-	if !ValidName(name) {
+func (s *Store) Exists(ref string) bool {
+	name, ok := StoreName(ref)
+	if !ok {
 		return false
 	}
 	fi, err := os.Stat(filepath.Join(s.imageDir(name), "rootfs"))
@@ -84,10 +114,11 @@ func (s *Store) Exists(name string) bool {
 }
 
 // Get returns the image called name.
-func (s *Store) Get(name string) (*Image, error) {
-	if !s.Exists(name) {
-		return nil, fmt.Errorf("image %q: %w", name, ErrNotFound)
+func (s *Store) Get(ref string) (*Image, error) {
+	if !s.Exists(ref) {
+		return nil, fmt.Errorf("image %q: %w", ref, ErrNotFound)
 	}
+	name, _ := StoreName(ref)
 	dir := s.imageDir(name)
 	img := &Image{Name: name, Rootfs: filepath.Join(dir, "rootfs")}
 	if data, err := os.ReadFile(filepath.Join(dir, "size")); err == nil {
@@ -125,10 +156,11 @@ func (s *Store) List() ([]*Image, error) {
 
 // Remove deletes the image called name. The caller checks that no running
 // container uses it.
-func (s *Store) Remove(name string) error {
-	if !s.Exists(name) {
-		return fmt.Errorf("image %q: %w", name, ErrNotFound)
+func (s *Store) Remove(ref string) error {
+	if !s.Exists(ref) {
+		return fmt.Errorf("image %q: %w", ref, ErrNotFound)
 	}
+	name, _ := StoreName(ref)
 	// Rename first: a half-removed image must never look like an image.
 	// The trash is held until it is gone: an rmi killed half-way leaves
 	// it to the next import or rmi (removeDeadStaging).

@@ -843,3 +843,43 @@ func TestImageFileCapabilitiesAndDevices(t *testing.T) {
 		t.Errorf("the image's device node: %q", out)
 	}
 }
+
+// TestImageReferencesAsDockerWritesThem: an image is named as docker
+// names it (busybox, busybox:latest, library/busybox,
+// docker.io/library/busybox:latest are one); a host command is a path
+// (/bin/ls, ./prog); anything else that names no image is 125.
+func TestImageReferencesAsDockerWritesThem(t *testing.T) {
+	needImage(t)
+	for _, ref := range []string{"busybox", "busybox:latest", "library/busybox", "docker.io/library/busybox:latest"} {
+		if out := mustRunInImage(t, "run", ref, "echo", "in", ref); out != "in "+ref+"\n" {
+			t.Errorf("run %s: %q", ref, out)
+		}
+	}
+	expectFailure(t, inImage(t, "run", "busybox:1.36", "true"), 125, `no image "busybox:1.36"`)
+	expectFailure(t, inImage(t, "run", "bin/ls"), 125, "a command on the host's files is a path")
+	// ./prog and ../prog are the host's, from the working directory.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "prog"), []byte("#!/bin/sh\necho relative $1\n"), 0o755)
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	for where, arg := range map[string]string{dir: "./prog", filepath.Join(dir, "sub"): "../prog"} {
+		cmd := exec.Command(mydocker, "run", arg, "ok")
+		cmd.Dir = where
+		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "relative ok\n" {
+			t.Errorf("run %s in %s: %v, %q", arg, where, err, out)
+		}
+	}
+	// import and rmi take the same names.
+	mustRunInImage(t, "import", imageTarball(), "tagged:latest")
+	if out := mustRunInImage(t, "images"); !strings.Contains(out, "\ntagged ") {
+		t.Errorf("import of tagged:latest is not listed as tagged:\n%s", out)
+	}
+	expectFailure(t, inImage(t, "import", imageTarball(), "tagged"), 125, "already exists")
+	expectFailure(t, inImage(t, "import", imageTarball(), "tagged:v2"), 125, "invalid image name")
+	user := detached(t, "tagged:latest", "sleep", "1000")
+	expectFailure(t, run(t, nil, "rmi", "docker.io/library/tagged"), 125, "in use by container")
+	mustRun(t, "rm", "-f", user)
+	mustRunInImage(t, "rmi", "library/tagged:latest")
+	if out := mustRunInImage(t, "images"); strings.Contains(out, "tagged") {
+		t.Errorf("rmi library/tagged:latest left it:\n%s", out)
+	}
+}
