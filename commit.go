@@ -15,19 +15,27 @@ var commitCommand = cli.Command{
 	Usage:        "make an image of a container's files: its image plus what it changed (the book's 4.4)",
 	ArgsUsage:    "CONTAINER IMAGE",
 	OnUsageError: usageError,
+	Flags:        []cli.Flag{cli.StringSliceFlag{Name: "change, c", Usage: changeUsage + ", over the container's image's"}},
 	Action: func(ctx *cli.Context) error {
 		if len(ctx.Args()) != 2 {
-			return usageErrorf("commit needs a container and an image name: mydocker commit CONTAINER IMAGE")
+			return usageErrorf("commit needs a container and an image name: mydocker commit [--change INSTRUCTION] CONTAINER IMAGE")
 		}
 		name := ctx.Args()[1]
-		// The image name is checked first, with import's words and status.
+		// The image name and the changes are checked first, with import's
+		// words and status.
 		store := image.NewStore(storeRoot)
 		if err := store.CheckNewName(name); err != nil {
 			return usageErrorf("%v", err)
 		}
+		var changes image.Config
+		for _, c := range ctx.StringSlice("change") {
+			if err := changes.ApplyChange(c); err != nil {
+				return usageErrorf("%v", err)
+			}
+		}
 		s, err := container.Find(storeRoot, ctx.Args()[0])
 		if err == nil {
-			err = commitContainer(store, s, name)
+			err = commitContainer(store, s, name, ctx.StringSlice("change"))
 		}
 		var interrupted *statusError
 		if errors.As(err, &interrupted) {
@@ -44,7 +52,7 @@ var commitCommand = cli.Command{
 // commitContainer is commit: the container's image plus its own layer, as
 // a new image (whether it runs or has exited; a running one is not
 // paused, so a file it writes meanwhile may or may not be in).
-func commitContainer(store *image.Store, s *container.State, name string) error {
+func commitContainer(store *image.Store, s *container.State, name string, changes []string) error {
 	if s.Image == "" || strings.Contains(s.Image, "/") {
 		return fmt.Errorf("container %s runs on the host's files or a --rootfs directory: it has no layer of its own to commit", s.Name)
 	}
@@ -52,6 +60,12 @@ func commitContainer(store *image.Store, s *container.State, name string) error 
 	base, err := store.Get(s.Image)
 	if err != nil {
 		return err
+	}
+	// docker commit --change: over the image's own config, in order.
+	for _, c := range changes {
+		if err := base.Config.ApplyChange(c); err != nil {
+			return err
+		}
 	}
 	interrupted, stop := cancelOnSignal(store)
 	defer stop()

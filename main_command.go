@@ -248,6 +248,9 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 	return opts, nil
 }
 
+// changeUsage is --change's, on import and commit.
+const changeUsage = `record a default: ENTRYPOINT or CMD ["sh"] (or a shell command), ENV KEY=VALUE, WORKDIR /dir, USER name, STOPSIGNAL SIGNAL (repeatable)`
+
 // parseNetwork reads --net and -p: the network must exist, and ports need
 // one; each host port once.
 func parseNetwork(ctx *cli.Context, opts *runOptions) error {
@@ -304,7 +307,7 @@ var importCommand = cli.Command{
 	ArgsUsage:    "TARBALL|- NAME",
 	OnUsageError: usageError,
 	Flags: []cli.Flag{
-		cli.StringSliceFlag{Name: "change, c", Usage: `record a default: CMD ["sh"] (or a shell command), ENV KEY=VALUE, WORKDIR /dir (repeatable)`},
+		cli.StringSliceFlag{Name: "change, c", Usage: changeUsage},
 	},
 	Action: func(ctx *cli.Context) error {
 		if len(ctx.Args()) != 2 {

@@ -450,6 +450,13 @@ func TestCommit(t *testing.T) {
 	if out := mustRun(t, "run", "committed-live", "cat", "/live"); out != "live\n" {
 		t.Errorf("committed running container: %q", out)
 	}
+	// --change over the image's config, as docker commit's.
+	mustRun(t, "commit", "--change", `CMD ["sh", "-c", "cat /new; echo $X"]`, "--change", "ENV X=changed", id, "committed-changed")
+	t.Cleanup(func() { run(t, nil, "rmi", "committed-changed") })
+	if out := mustRun(t, "run", "committed-changed"); out != "new\nchanged\n" {
+		t.Errorf("commit --change CMD and ENV: %q", out)
+	}
+	expectFailure(t, run(t, nil, "commit", "--change", "EXPOSE 80", id, "never"), 125, "--change")
 	expectFailure(t, run(t, nil, "commit", id, "committed"), 125, "already exists") // as import says it
 	expectFailure(t, run(t, nil, "commit", id, "Bad/Name"), 125, "invalid image name")
 	expectFailure(t, run(t, nil, "commit", "no-such", "x"), 1, "no such container")
