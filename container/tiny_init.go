@@ -23,9 +23,15 @@ import (
 // It never returns on success: it exits with the command's status, 128+N
 // when signal N killed it.
 func runTinyInit(path string, cfg *Config, status *os.File) *StartError {
-	// Catch every signal before the child exists, so none is lost.
+	// Catch every signal before the child exists, so none is lost. SIGCHLD
+	// has a channel of its own: the signals to forward (a storm of them,
+	// even) must never fill the one that says the command ended. One
+	// pending SIGCHLD is enough, as reap collects every zombie there is.
+	// SIGURG is the Go runtime's own preemption signal, never forwarded.
+	children := make(chan os.Signal, 1)
+	signal.Notify(children, unix.SIGCHLD)
 	signals := make(chan os.Signal, 32)
-	signal.Notify(signals)
+	signal.Notify(signals, forwarded()...)
 
 	attr := &syscall.SysProcAttr{}
 	if cfg.TTY {
@@ -48,19 +54,32 @@ func runTinyInit(path string, cfg *Config, status *os.File) *StartError {
 	status.Close()
 	log.Infof("init: command running as pid %d", child.Pid)
 
-	for sig := range signals {
-		switch sig {
-		case unix.SIGCHLD:
+	for {
+		select {
+		case <-children:
 			if status, done := reap(child.Pid); done {
 				os.Exit(status)
 			}
-		case unix.SIGURG:
-			// The Go runtime's own preemption signal, not the user's.
-		default:
+		case sig := <-signals:
 			_ = unix.Kill(child.Pid, sig.(unix.Signal))
 		}
 	}
-	return nil
+}
+
+// forwarded are the signals --init passes on to the command: all but
+// SIGCHLD (init's own), the Go runtime's (SIGURG, and 32 and 33, which
+// the C library and the runtime use between threads) and the two no
+// process can catch.
+func forwarded() []os.Signal {
+	var list []os.Signal
+	for n := unix.Signal(1); n <= 64; n++ {
+		switch n {
+		case unix.SIGCHLD, unix.SIGURG, unix.SIGKILL, unix.SIGSTOP, 32, 33:
+			continue
+		}
+		list = append(list, n)
+	}
+	return list
 }
 
 // reap collects every child that has exited. done is true once the command
