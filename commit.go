@@ -24,7 +24,7 @@ var commitCommand = cli.Command{
 		// The image name and the changes are checked first, with import's
 		// words and status.
 		store := image.NewStore(storeRoot)
-		if err := store.CheckNewName(name); err != nil {
+		if _, err := store.CheckNewName(name); err != nil {
 			return usageErrorf("%v", err)
 		}
 		var changes image.Config
@@ -34,8 +34,9 @@ var commitCommand = cli.Command{
 			}
 		}
 		s, err := container.Find(storeRoot, ctx.Args()[0])
+		id := ""
 		if err == nil {
-			err = commitContainer(store, s, name, ctx.StringSlice("change"))
+			id, err = commitContainer(store, s, name, ctx.StringSlice("change"))
 		}
 		var interrupted *statusError
 		if errors.As(err, &interrupted) {
@@ -44,7 +45,7 @@ var commitCommand = cli.Command{
 		if err != nil {
 			return &statusError{status: 1, msg: err.Error()}
 		}
-		fmt.Println(name)
+		fmt.Println(id) // docker's answer: the new image's ID
 		return nil
 	},
 }
@@ -52,25 +53,30 @@ var commitCommand = cli.Command{
 // commitContainer is commit: the container's image plus its own layer, as
 // a new image (whether it runs or has exited; a running one is not
 // paused, so a file it writes meanwhile may or may not be in).
-func commitContainer(store *image.Store, s *container.State, name string, changes []string) error {
-	if s.Image == "" || strings.Contains(s.Image, "/") {
-		return fmt.Errorf("container %s runs on the host's files or a --rootfs directory: it has no layer of its own to commit", s.Name)
+func commitContainer(store *image.Store, s *container.State, name string, changes []string) (string, error) {
+	if s.ImageID == "" && (s.Image == "" || strings.Contains(s.Image, "/")) {
+		return "", fmt.Errorf("container %s runs on the host's files or a --rootfs directory: it has no layer of its own to commit", s.Name)
 	}
 	store.Progress = progressOutput()
-	base, err := store.Get(s.Image)
+	ref := s.ImageID
+	if ref == "" {
+		ref = s.Image // a container made before layers
+	}
+	base, err := store.Resolve(ref)
 	if err != nil {
-		return err
+		return "", err
 	}
 	// docker commit --change: over the image's own config, in order.
+	cfg := base.Config
 	for _, c := range changes {
-		if err := base.Config.ApplyChange(c); err != nil {
-			return err
+		if err := cfg.ApplyChange(c); err != nil {
+			return "", err
 		}
 	}
 	interrupted, stop := cancelOnSignal(store)
 	defer stop()
 	// The /etc files are mydocker's, bind-mounted over the container's.
 	etc := []string{"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
-	err = store.Commit(base, container.LayerPath(storeRoot, s.ID, "upper"), name, etc)
-	return interruptedError(err, interrupted)
+	id, err := store.Commit(base, container.LayerPath(storeRoot, s.ID, "upper"), name, cfg, etc)
+	return id, interruptedError(err, interrupted)
 }

@@ -97,6 +97,9 @@ var appCommands = []cli.Command{
 	inspectCommand,
 	commitCommand,
 	importCommand,
+	loadCommand,
+	saveCommand,
+	tagCommand,
 	imagesCommand,
 	rmiCommand,
 	networkCommand,
@@ -139,7 +142,7 @@ func setUpLogging(ctx *cli.Context) error {
 	}
 	logArgs = []string{"--log-level=" + level.String(), "--log-format=" + ctx.GlobalString("log-format")}
 	if name := ctx.Args().First(); os.Geteuid() != 0 && needsRoot(name) && !asksForHelp(ctx.Args()) {
-		if name == "import" || name == "images" || name == "rmi" {
+		if name == "import" || name == "load" || name == "save" || name == "tag" || name == "images" || name == "rmi" {
 			return usageErrorf("%s in %s needs root privileges (try sudo, or --root DIR)", name, storeRoot)
 		}
 		return usageErrorf("%s needs root privileges (try sudo)", name)
@@ -155,7 +158,7 @@ func needsRoot(command string) bool {
 	switch command {
 	case "", "check", "completion", "help", "h":
 		return false
-	case "import", "images", "rmi":
+	case "import", "load", "save", "tag", "images", "rmi":
 		return storeRoot == image.DefaultRoot
 	}
 	for _, c := range appCommands {

@@ -119,15 +119,28 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		return runOptions{}, usageErrorf("--rootfs: the directory is an empty string")
 	} else if !isHostPath(args[0]) {
 		opts.image, args = args[0], args[1:]
-		img, err := image.NewStore(storeRoot).Get(opts.image)
+		ref := opts.image
+		if opts.again {
+			// start: the image the container was made of, by ID, even if
+			// its name has gone to another image since.
+			if s, err := container.Find(storeRoot, opts.id); err == nil && s.ImageID != "" {
+				ref = s.ImageID
+			}
+		}
+		store := image.NewStore(storeRoot)
+		img, err := store.Resolve(ref)
 		if errors.Is(err, image.ErrNotFound) {
 			return runOptions{}, usageErrorf("%s", noImageMessage(opts.image))
 		}
 		if err != nil {
-			return runOptions{}, err
+			return runOptions{}, usageErrorf("%v", err)
+		}
+		lower, err := store.Lower(img)
+		if err != nil {
+			return runOptions{}, usageErrorf("%v", err)
 		}
 		opts.img = img
-		opts.image = img.Name // busybox:latest is busybox
+		opts.layers = &container.ImageLayers{Lower: lower, Links: store.LinkDir(), Config: store.ConfigPath(img)}
 		// docker's ENTRYPOINT and CMD, from import --change.
 		args = img.Config.Command(args, ctx.String("entrypoint"), ctx.IsSet("entrypoint"))
 		if len(args) == 0 {
@@ -314,31 +327,6 @@ var importCommand = cli.Command{
 			return usageErrorf("import needs two arguments: mydocker import [--change INSTRUCTION] TARBALL|- NAME")
 		}
 		return importImage(ctx.Args()[0], ctx.Args()[1], ctx.StringSlice("change"))
-	},
-}
-
-var imagesCommand = cli.Command{
-	Name:         "images",
-	Usage:        "list the images in the store",
-	OnUsageError: usageError,
-	Action: func(ctx *cli.Context) error {
-		if len(ctx.Args()) != 0 {
-			return usageErrorf("images takes no arguments")
-		}
-		return listImages(os.Stdout)
-	},
-}
-
-var rmiCommand = cli.Command{
-	Name:         "rmi",
-	Usage:        "remove images from the store",
-	ArgsUsage:    "NAME [NAME...]",
-	OnUsageError: usageError,
-	Action: func(ctx *cli.Context) error {
-		if len(ctx.Args()) == 0 {
-			return usageErrorf("rmi needs an image name: mydocker rmi NAME")
-		}
-		return removeImages(ctx.Args())
 	},
 }
 

@@ -31,6 +31,7 @@ type runOptions struct {
 	logTTY        *logTerminal // run -d -t: the terminal the log is read from
 	image         string       // run in this image (chapter 4)
 	img           *image.Image
+	layers        *container.ImageLayers // img's, for its overlay
 	rootfs        string // or in this directory, as it is
 	id            string // the container's ID, with an image, rootfs or limits
 	resources     cgroups.Resources
@@ -69,9 +70,7 @@ func Run(opts runOptions) (err error) {
 	spec := container.Spec{Root: storeRoot, State: newState(opts), Config: opts.config,
 		Rootfs: opts.rootfs, Resources: opts.resources, Ports: opts.ports,
 		Keep: opts.detach && !opts.autoRemove, Again: opts.again}
-	if opts.img != nil {
-		spec.ImageRootfs = opts.img.Rootfs
-	}
+	spec.Image = opts.layers
 	c, err := container.Create(spec)
 	if err != nil {
 		return err
@@ -310,6 +309,7 @@ func newState(opts runOptions) *container.State {
 		s.Image = opts.rootfs
 	}
 	if opts.img != nil {
+		s.ImageID = opts.img.ID
 		s.StopSignal = opts.img.Config.StopSignal
 	}
 	s.Network = opts.network

@@ -43,8 +43,11 @@ type Config struct {
 	// Empty means the host's filesystem, as in chapter 3.
 	Rootfs string
 	// LowerDir, UpperDir and WorkDir are the overlay's layers; an empty
-	// LowerDir means Rootfs is used as it is (--rootfs).
+	// LowerDir means Rootfs is used as it is (--rootfs). LowerDir is the
+	// image's layers, top first, by their short names in LayerLinks, the
+	// directory the overlay is mounted from (a page holds 500 of them).
 	LowerDir, UpperDir, WorkDir string
+	LayerLinks                  string
 	// Volatile: the layer dies with the run, so overlayfs need not make it
 	// durable (its "volatile" option); a detached container's is kept.
 	Volatile bool
@@ -99,6 +102,7 @@ const (
 	keyInit     = "init"
 	keyRootfs   = "rootfs"
 	keyLower    = "lowerdir"
+	keyLinks    = "layer-links"
 	keyUpper    = "upperdir"
 	keyWork     = "workdir-overlay"
 	keyEtc      = "etcdir"
@@ -141,6 +145,7 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	addFlag(keyInit, cfg.Init)
 	add(keyRootfs, cfg.Rootfs)
 	add(keyLower, cfg.LowerDir)
+	add(keyLinks, cfg.LayerLinks)
 	add(keyUpper, cfg.UpperDir)
 	add(keyWork, cfg.WorkDir)
 	add(keyEtc, cfg.EtcDir)
@@ -204,6 +209,8 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.Rootfs = value
 		case keyLower:
 			cfg.LowerDir = value
+		case keyLinks:
+			cfg.LayerLinks = value
 		case keyUpper:
 			cfg.UpperDir = value
 		case keyWork:

@@ -47,22 +47,35 @@ type Spec struct {
 	Root   string // the store (--root)
 	State  *State // what ps and inspect will know: ID, name, image...
 	Config *Config
-	// Where its root comes from: an image's unpacked files (its overlay's
-	// lower layer), a --rootfs directory as it is, or neither: the host's.
-	ImageRootfs, Rootfs string
+	// Where its root comes from: an image (Image), a --rootfs directory
+	// as it is, or neither: the host's.
+	Image  *ImageLayers
+	Rootfs string
 	Resources           cgroups.Resources
 	Ports               []network.Port // published, on the network State.Network
 	Keep                bool           // detached: it stays, exited, until rm
 	Again               bool           // start: it exists, exited, and runs again on its layer
 }
 
+// ImageLayers is what a container needs of its image: its layers, and the
+// file whose presence says the image is still in the store.
+type ImageLayers struct {
+	Lower  string // the layers' short names, top first, joined by ':'
+	Links  string // the directory of the short names
+	Config string // the image's config file
+}
+
 // Create makes the container's pieces on the host, in the order above. On
 // an error, what it made is gone again.
 func Create(spec Spec) (c *Container, err error) {
 	c = &Container{State: spec.State, Config: spec.Config, keep: spec.Keep, again: spec.Again}
-	ownRoot := spec.ImageRootfs != "" || spec.Rootfs != ""
+	ownRoot := spec.Image != nil || spec.Rootfs != ""
+	imageConfig := ""
+	if spec.Image != nil {
+		imageConfig = spec.Image.Config
+	}
 	// 1. State and name.
-	if c.ws, err = NewWorkspace(spec.Root, c.State, spec.ImageRootfs, ownRoot, spec.Again); err != nil {
+	if c.ws, err = NewWorkspace(spec.Root, c.State, imageConfig, ownRoot, spec.Again); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -109,9 +122,13 @@ func Create(spec Spec) (c *Container, err error) {
 // over the image's, and the volume directories missing on the host.
 func (c *Container) prepareRootfs(spec Spec) error {
 	cfg := c.Config
-	if spec.ImageRootfs != "" {
+	if spec.Image != nil {
 		cfg.Rootfs = c.ws.RunPath("merged")
-		cfg.LowerDir, cfg.UpperDir, cfg.WorkDir = spec.ImageRootfs, c.ws.Path("upper"), c.ws.Path("work")
+		cfg.LowerDir, cfg.UpperDir, cfg.WorkDir = spec.Image.Lower, c.ws.Path("upper"), c.ws.Path("work")
+		cfg.LayerLinks = spec.Image.Links
+		if n := len(OverlayOptions(cfg.LowerDir, cfg.UpperDir, cfg.WorkDir) + ",volatile"); n >= 4096 {
+			return fmt.Errorf("image %s: the overlay's options take %d bytes, more than the page a mount takes (4096): use a shorter --root", c.State.Image, n)
+		}
 		// A layer that goes with the run need not survive a crash of the
 		// host; a detached container's stays for commit and start, as
 		// durable as docker's.

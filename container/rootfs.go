@@ -496,8 +496,18 @@ func makeMountPoint(root *os.Root, path string, dir bool) error {
 // on, everyone's dirty pages included (README, Performance). A kernel
 // without the option (before 5.10) refuses it with EINVAL: the layer is
 // then mounted as any other.
+//
+// The image's layers are named by their short names, from the directory
+// that holds them (LayerLinks), as docker's overlay2 driver does: the
+// options of one mount must fit in one page, which 500 full paths never
+// would.
 func mountOverlay(cfg *Config, mount mountFunc) error {
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", cfg.LowerDir, cfg.UpperDir, cfg.WorkDir)
+	if cfg.LayerLinks != "" {
+		if err := os.Chdir(cfg.LayerLinks); err != nil {
+			return fmt.Errorf("image layers: %w", err)
+		}
+	}
+	opts := OverlayOptions(cfg.LowerDir, cfg.UpperDir, cfg.WorkDir)
 	if cfg.Volatile {
 		err := mount("4.2", overlayNote+"; volatile: thrown away at the end", "overlay", cfg.Rootfs, "overlay", 0, opts+",volatile")
 		if !errors.Is(err, unix.EINVAL) {
@@ -506,6 +516,11 @@ func mountOverlay(cfg *Config, mount mountFunc) error {
 		log.Info("overlayfs refuses volatile (Linux before 5.10): the layer is mounted durable")
 	}
 	return mount("4.2", overlayNote, "overlay", cfg.Rootfs, "overlay", 0, opts)
+}
+
+// OverlayOptions is the overlay's mount options, without volatile.
+func OverlayOptions(lower, upper, work string) string {
+	return fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)
 }
 
 // mountFunc is mount's signature (a test fakes it).

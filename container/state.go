@@ -24,6 +24,7 @@ type State struct {
 	Root      string // the --root it was started with
 	Name      string
 	Image     string // the image's name, the --rootfs directory, or "" (host files)
+	ImageID   string // the image's ID (sha256:...), which its layers go with
 	Args      []string
 	Created   time.Time
 	Pid       int // the container's PID 1, on the host; 0 until it starts
@@ -200,6 +201,7 @@ func (s *State) encode() ([]byte, error) {
 	r.add("root", s.Root)
 	r.add("name", s.Name)
 	r.add("image", s.Image)
+	r.add("image-id", s.ImageID)
 	r.flag("layer", s.layer)
 	r.flag("detached", s.Detached)
 	if s.Exited {
@@ -312,6 +314,8 @@ func readState(path string) (s *State, held bool) {
 			s.Name = value
 		case "image":
 			s.Image = value
+		case "image-id":
+			s.ImageID = value
 		case "layer":
 			s.layer = value == "1"
 		case "detached":

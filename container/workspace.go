@@ -192,14 +192,15 @@ func NewID() (string, error) {
 
 // NewWorkspace makes and locks the state file of the container s, after
 // removing what containers whose mydocker was killed left; s's name must
-// not be a live container's of the same root. With imageRootfs (the image's
-// files), it makes the overlay's directories for s.Image too, and with
+// not be a live container's of the same root. With imageConfig (the
+// image's config file, there while the image is), it makes the overlay's
+// directories for s.Image too, and with
 // runFiles (image or --rootfs) the run files' directory. The lock is held
 // until the container's teardown, or until mydocker dies, when the kernel
 // drops it. again is start's: the container s exists, exited, and runs
 // again on its layer.
-func NewWorkspace(root string, s *State, imageRootfs string, runFiles, again bool) (w *Workspace, err error) {
-	layer := imageRootfs != ""
+func NewWorkspace(root string, s *State, imageConfig string, runFiles, again bool) (w *Workspace, err error) {
+	layer := imageConfig != ""
 	w = &Workspace{ID: s.ID}
 	if runFiles {
 		w.RunDir = runDir(s.ID)
@@ -230,7 +231,7 @@ func NewWorkspace(root string, s *State, imageRootfs string, runFiles, again boo
 		// still there, and this container's state makes it in use from
 		// now on, or it is gone, and the container cannot be.
 		if layer {
-			if _, err := os.Stat(imageRootfs); err != nil {
+			if _, err := os.Stat(imageConfig); err != nil {
 				return nil, fmt.Errorf("image %q: removed (rmi)", s.Image)
 			}
 		}
@@ -536,8 +537,9 @@ func LogPath(root, id string) string { return LayerPath(root, id, logFile) }
 
 const logFile = "container.log"
 
-// WithImageUsers calls fn with the images that containers of root use,
-// each with the name of one of them (a running container, or a detached
+// WithImageUsers calls fn with the images that containers of root use (by
+// image ID; by name for a container made before layers), each with the
+// name of one of them (a running container, or a detached
 // one kept until rm), after removing what containers whose mydocker is gone
 // (killed with SIGKILL, say) left. fn runs under the containers lock: no
 // container is made meanwhile (NewWorkspace), so an image fn takes away
@@ -561,8 +563,12 @@ func WithImageUsers(root string, fn func(users map[string]string) error) error {
 	}
 	users := map[string]string{}
 	for _, c := range live {
-		if _, seen := users[c.Image]; !seen && c.Root == root && c.Image != "" && c.layer {
-			users[c.Image] = c.Name
+		key := c.ImageID
+		if key == "" {
+			key = c.Image // a container of a mydocker before layers: by name
+		}
+		if _, seen := users[key]; !seen && c.Root == root && key != "" && c.layer {
+			users[key] = c.Name
 		}
 	}
 	return fn(users)

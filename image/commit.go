@@ -1,184 +1,81 @@
 package image
 
 import (
-	"archive/tar"
-	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
-// Commit makes the image name from base and a container's own layer upper
-// (the overlay's upper directory), as the container saw them merged: the
-// book's chapter 4.4, which tarred the merged mount. Here the merge is
-// done from the two directories, so an exited container (whose overlay is
-// gone with its mount namespace) can be committed too, and the result
-// goes through import's checks: the merged tree is written as a tarball
-// into unpackAs. skip are paths (relative to /) that are not the
-// container's own, such as the /etc files mydocker bind-mounts.
-func (s *Store) Commit(base *Image, upper, name string, skip []string) error {
-	if err := s.CheckNewName(name); err != nil {
-		return err
-	}
-	entries, err := mergeLayers(base.Rootfs, upper, skip)
+// Commit makes the image ref of a container: its image base, and on top
+// one new layer, the container's own upper directory (the overlay's upper
+// layer) with its whiteouts, as docker commit does. The book's 4.4 tarred
+// the merged mount into a new flat image; here the new image shares every
+// layer of base, and only what the container changed is stored again.
+// The upper directory is read, not the mount, so an exited container
+// (whose overlay went with its mount namespace) can be committed too. cfg
+// is the new image's config (base's, with commit --change applied). skip
+// are paths (relative to /) that are not the container's own, such as the
+// /etc files mydocker bind-mounts.
+func (s *Store) Commit(base *Image, upper, ref string, cfg Config, skip []string) (string, error) {
+	r, err := s.CheckNewName(ref)
 	if err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return "", err
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeTar(pw, entries)) }()
-	err = s.unpackAs(name, s.withProgress(pr, "commit "+name, 0), base.Config)
-	s.endProgress(err == nil)
-	pr.Close()
-	if err != nil {
-		return fmt.Errorf("commit: %w", err)
+	if err := s.beginChange(); err != nil {
+		return "", err
 	}
-	return nil
-}
-
-// layerEntry is one path of the merged tree and the file that provides it.
-type layerEntry struct {
-	path   string // relative, "a/b"
-	source string // absolute path of the file in the lower or upper layer
-}
-
-// mergeLayers lists the merged view of lower and upper, as overlayfs
-// shows it: upper's files over lower's; a whiteout in upper (a character
-// device 0:0) hides lower's file of that name; an opaque directory in
-// upper (xattr trusted.overlay.opaque=y) hides everything lower had in it;
-// a path of upper that is not a directory hides lower's tree below it.
-func mergeLayers(lower, upper string, skip []string) ([]layerEntry, error) {
-	fromUpper := map[string]string{}
-	hidden := map[string]bool{} // whiteouts
-	covers := map[string]bool{} // opaque directories and non-directories of upper
 	skipped := map[string]bool{}
 	for _, p := range skip {
 		skipped[strings.TrimPrefix(p, "/")] = true
 	}
-	err := filepath.WalkDir(upper, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == upper {
-			return err
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(layerTar(pw, upper, skipped)) }()
+	var in io.Reader = s.withProgress(pr, "commit "+r.Familiar(), 0)
+	if s.Cancel != nil {
+		in = cancellable(in, s.Cancel)
+	}
+	layer, err := s.unpackLayer(in, false)
+	s.endProgress(err == nil)
+	pr.CloseWithError(io.ErrClosedPipe)
+	if s.interrupted() {
+		if layer != nil {
+			layer.discard()
 		}
-		rel, _ := filepath.Rel(upper, path)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st := info.Sys().(*syscall.Stat_t)
-		switch {
-		case info.Mode()&fs.ModeCharDevice != 0 && st.Rdev == 0:
-			hidden[rel] = true
-			return nil
-		case d.IsDir():
-			if isOpaque(path) {
-				covers[rel] = true
-			}
-		default:
-			covers[rel] = true
-		}
-		fromUpper[rel] = path
-		return nil
-	})
+		return "", ErrInterrupted
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read the container's layer: %w", err)
+		return "", err
 	}
-	var out []layerEntry
-	err = filepath.WalkDir(lower, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == lower {
-			return err
-		}
-		rel, _ := filepath.Rel(lower, path)
-		if hidden[rel] || underCover(rel, covers, hidden) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if _, ok := fromUpper[rel]; !ok {
-			out = append(out, layerEntry{rel, path})
-		}
-		return nil
-	})
+	diffIDs := append(append([]string{}, base.DiffIDs...), layer.DiffID)
+	parsed := base.parsed
+	raw, err := newConfig(&parsed, cfg, diffIDs, "mydocker commit", "")
 	if err != nil {
-		return nil, fmt.Errorf("read the image: %w", err)
+		layer.discard()
+		return "", err
 	}
-	for rel, path := range fromUpper {
-		if !skipped[rel] {
-			out = append(out, layerEntry{rel, path})
-		}
+	// The base's layers are there: the container uses them, and rmi
+	// keeps an image in use. Only the new one is published.
+	unlock, err := s.lock()
+	if err != nil {
+		layer.discard()
+		return "", err
 	}
-	// Parents before their children.
-	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
-	return out, nil
-}
-
-// isOpaque reports whether overlayfs marked the upper directory path as
-// replacing, not merging with, the lower one of its name.
-func isOpaque(path string) bool {
-	v := make([]byte, 1)
-	n, err := unix.Lgetxattr(path, "trusted.overlay.opaque", v)
-	return err == nil && n == 1 && v[0] == 'y'
-}
-
-// underCover reports whether a parent directory of rel is opaque, replaced
-// by a non-directory, or whited out in upper.
-func underCover(rel string, covers, hidden map[string]bool) bool {
-	for dir := filepath.Dir(rel); dir != "."; dir = filepath.Dir(dir) {
-		if covers[dir] || hidden[dir] {
-			return true
-		}
+	defer unlock()
+	if s.interrupted() {
+		layer.discard()
+		return "", ErrInterrupted
 	}
-	return false
-}
-
-// writeTar writes entries as a tarball, owners and modes kept. Device
-// nodes are left out: a container's /dev is made at run time, and import
-// refuses them.
-func writeTar(w io.Writer, entries []layerEntry) error {
-	tw := tar.NewWriter(w)
-	for _, e := range entries {
-		info, err := os.Lstat(e.source)
-		if err != nil {
-			return err
-		}
-		if info.Mode()&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket) != 0 {
-			continue
-		}
-		link := ""
-		if info.Mode()&fs.ModeSymlink != 0 {
-			if link, err = os.Readlink(e.source); err != nil {
-				return err
-			}
-		}
-		hdr, err := tar.FileInfoHeader(info, link)
-		if err != nil {
-			return err
-		}
-		hdr.Name = e.path
-		if info.IsDir() {
-			hdr.Name += "/"
-		}
-		st := info.Sys().(*syscall.Stat_t)
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = int(st.Uid), int(st.Gid), "", ""
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if info.Mode().IsRegular() {
-			f, err := os.Open(e.source)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(tw, f)
-			f.Close()
-			if err != nil {
-				return err
-			}
-		}
+	parent := ""
+	if len(base.Layers) > 0 {
+		parent = base.Layers[len(base.Layers)-1]
 	}
-	return tw.Close()
+	if _, err := s.publishLayer(layer, parent); err != nil {
+		layer.discard()
+		return "", err
+	}
+	id, _, err := s.addImage(raw, []Reference{r}, false)
+	if err != nil {
+		s.removeUnusedLayers()
+		return "", err
+	}
+	return id, nil
 }

@@ -3,30 +3,28 @@ package image
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/mydocker/mydocker/names"
 )
 
-// Config is what an image says about how to run it, the subset of docker's
-// image config that `docker import --change` can set: the entrypoint and
-// default command, extra environment, the working directory, the user and
-// the signal that stops it. It is kept as config.json
-// beside the image's rootfs, in docker's field names.
+// Config is what an image says about how to run it: the "config" of the
+// OCI image config, in docker's field names. run reads the entrypoint and
+// default command, the environment, the working directory, the user and
+// the signal that stops it; labels, exposed ports and volumes are kept
+// and shown (inspect), as docker keeps them.
 type Config struct {
-	Entrypoint []string `json:"Entrypoint,omitempty"`
-	Cmd        []string `json:"Cmd,omitempty"`
-	Env        []string `json:"Env,omitempty"`
-	WorkingDir string   `json:"WorkingDir,omitempty"`
-	User       string   `json:"User,omitempty"`
-	StopSignal string   `json:"StopSignal,omitempty"`
-}
-
-// Empty reports whether the config sets nothing.
-func (c Config) Empty() bool {
-	return len(c.Entrypoint) == 0 && len(c.Cmd) == 0 && len(c.Env) == 0 && c.WorkingDir == "" && c.User == "" && c.StopSignal == ""
+	User         string              `json:"User,omitempty"`
+	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
+	Env          []string            `json:"Env,omitempty"`
+	Entrypoint   []string            `json:"Entrypoint,omitempty"`
+	Cmd          []string            `json:"Cmd,omitempty"`
+	Volumes      map[string]struct{} `json:"Volumes,omitempty"`
+	WorkingDir   string              `json:"WorkingDir,omitempty"`
+	Labels       map[string]string   `json:"Labels,omitempty"`
+	StopSignal   string              `json:"StopSignal,omitempty"`
 }
 
 // Command is the argv of a container of the image, with docker's rules:
@@ -99,15 +97,69 @@ func (c *Config) ApplyChange(change string) error {
 			}
 			c.Env = append(c.Env, k+"="+strings.TrimSpace(v))
 		}
+	case "LABEL":
+		pairs, err := keyValues(arg)
+		if err != nil {
+			return bad("LABEL takes KEY=VALUE pairs")
+		}
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		for _, kv := range pairs {
+			k, v, _ := strings.Cut(kv, "=")
+			c.Labels[k] = strings.Trim(v, `"`)
+		}
+	case "EXPOSE":
+		for _, port := range strings.Fields(arg) {
+			num, proto, _ := strings.Cut(port, "/")
+			if proto == "" {
+				proto = "tcp"
+			}
+			if n, err := strconv.Atoi(num); err != nil || n < 1 || n > 65535 || proto != "tcp" && proto != "udp" && proto != "sctp" {
+				return bad("EXPOSE takes PORT[/tcp|udp|sctp]...")
+			}
+			if c.ExposedPorts == nil {
+				c.ExposedPorts = map[string]struct{}{}
+			}
+			c.ExposedPorts[num+"/"+proto] = struct{}{}
+		}
+	case "VOLUME":
+		paths := strings.Fields(arg)
+		if strings.HasPrefix(arg, "[") {
+			paths = nil
+			if err := json.Unmarshal([]byte(arg), &paths); err != nil {
+				return bad(`VOLUME takes paths, or a JSON array of them`)
+			}
+		}
+		for _, p := range paths {
+			if !filepath.IsAbs(p) {
+				return bad("VOLUME paths must be absolute")
+			}
+			if c.Volumes == nil {
+				c.Volumes = map[string]struct{}{}
+			}
+			c.Volumes[filepath.Clean(p)] = struct{}{}
+		}
 	case "WORKDIR":
 		if !filepath.IsAbs(arg) {
 			return bad("WORKDIR must be an absolute path")
 		}
 		c.WorkingDir = filepath.Clean(arg)
 	default:
-		return bad("mydocker knows ENTRYPOINT, CMD, ENV, WORKDIR, USER and STOPSIGNAL")
+		return bad("mydocker knows ENTRYPOINT, CMD, ENV, LABEL, EXPOSE, VOLUME, WORKDIR, USER and STOPSIGNAL")
 	}
 	return nil
+}
+
+// keyValues splits KEY=VALUE pairs, values without spaces.
+func keyValues(arg string) ([]string, error) {
+	pairs := strings.Fields(arg)
+	for _, kv := range pairs {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return nil, fmt.Errorf("%q is not KEY=VALUE", kv)
+		}
+	}
+	return pairs, nil
 }
 
 // String is the command as `images` shows it: the Entrypoint and Cmd.
@@ -118,27 +170,4 @@ func (c Config) String() string {
 	}
 	data, _ := json.Marshal(argv)
 	return string(data)
-}
-
-func writeConfig(dir string, c Config) error {
-	data, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "config.json"), append(data, '\n'), 0o644)
-}
-
-func readConfig(dir string) (Config, error) {
-	var c Config
-	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if os.IsNotExist(err) {
-		return c, nil // imported without --change
-	}
-	if err != nil {
-		return c, err
-	}
-	if err := json.Unmarshal(data, &c); err != nil {
-		return c, fmt.Errorf("image config %s: %w", filepath.Join(dir, "config.json"), err)
-	}
-	return c, nil
 }
