@@ -89,7 +89,8 @@ func matches(filter, repo, tag string) bool {
 		return true
 	}
 	if r, err := image.ParseReference(filter); err == nil && r.FamiliarName() == repo {
-		return !strings.Contains(filter, ":") || r.Tag == tag
+		tagged := strings.LastIndexByte(filter, ':') > strings.LastIndexByte(filter, '/')
+		return !tagged || r.Tag == tag
 	}
 	return false
 }

@@ -27,10 +27,11 @@ func importImage(tarball, name string, changes []string) error {
 	store.Progress = progressOutput()
 	interrupted, stop := cancelOnSignal(store)
 	defer stop()
-	if err := store.Import(tarball, name, cfg); err != nil {
+	id, err := store.Import(tarball, name, cfg)
+	if err != nil {
 		return interruptedError(err, interrupted)
 	}
-	fmt.Println(name)
+	fmt.Println(id) // docker's answer: the new image's ID
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -9,29 +10,37 @@ import (
 	"time"
 
 	"github.com/mydocker/mydocker/container"
+	"github.com/mydocker/mydocker/image"
 	"github.com/mydocker/mydocker/network"
 	"github.com/urfave/cli"
 )
 
 var inspectCommand = cli.Command{
 	Name:         "inspect",
-	Usage:        "print containers as JSON, in docker's shape",
-	ArgsUsage:    "CONTAINER [CONTAINER...]",
+	Usage:        "print containers or images as JSON, in docker's shape",
+	ArgsUsage:    "CONTAINER|IMAGE [CONTAINER|IMAGE...]",
 	OnUsageError: usageError,
+	Flags: []cli.Flag{
+		cli.StringFlag{Name: "type", Usage: "look for a `container` or an `image` only (default: a container, then an image)"},
+	},
 	Action: func(ctx *cli.Context) error {
 		if len(ctx.Args()) == 0 {
-			return usageErrorf("inspect needs a container: mydocker inspect CONTAINER [CONTAINER...]")
+			return usageErrorf("inspect needs a container or an image: mydocker inspect NAME [NAME...]")
+		}
+		kind := ctx.String("type")
+		if kind != "" && kind != "container" && kind != "image" {
+			return usageErrorf("inspect --type %q: use container or image", kind)
 		}
 		var out []any
 		failed := false
 		for _, ref := range ctx.Args() {
-			s, err := container.Find(storeRoot, ref)
+			found, err := inspectOne(ref, kind)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "mydocker: %v\n", err)
 				failed = true
 				continue
 			}
-			out = append(out, inspectJSON(s))
+			out = append(out, found)
 		}
 		if len(out) > 0 {
 			data, _ := json.MarshalIndent(out, "", "    ")
@@ -42,6 +51,52 @@ var inspectCommand = cli.Command{
 		}
 		return nil
 	},
+}
+
+// inspectOne is the container ref, or else the image ref, as docker
+// inspect looks them up.
+func inspectOne(ref, kind string) (any, error) {
+	var err error
+	if kind != "image" {
+		var s *container.State
+		if s, err = container.Find(storeRoot, ref); err == nil {
+			return inspectJSON(s), nil
+		}
+		if kind == "container" {
+			return nil, err
+		}
+	}
+	img, ierr := image.NewStore(storeRoot).Resolve(ref)
+	if ierr == nil {
+		return inspectImageJSON(img), nil
+	}
+	if kind == "image" || !errors.Is(ierr, image.ErrNotFound) {
+		return nil, ierr
+	}
+	return nil, fmt.Errorf("no such container or image: %s", ref)
+}
+
+// inspectImageJSON is docker image inspect's shape.
+func inspectImageJSON(img *image.Image) map[string]any {
+	tags := []string{}
+	for _, n := range img.Names {
+		tags = append(tags, image.FamiliarString(n))
+	}
+	layers := img.DiffIDs
+	if layers == nil {
+		layers = []string{}
+	}
+	return map[string]any{
+		"Id":           img.ID,
+		"RepoTags":     tags,
+		"RepoDigests":  []string{},
+		"Created":      img.Created.UTC().Format(time.RFC3339Nano),
+		"Size":         img.Size,
+		"Architecture": img.Architecture(),
+		"Os":           "linux",
+		"Config":       img.Config,
+		"RootFS":       map[string]any{"Type": "layers", "Layers": layers},
+	}
 }
 
 // inspectJSON is docker inspect's shape, for the fields mydocker knows.
@@ -87,6 +142,10 @@ func inspectJSON(s *container.State) map[string]any {
 	if image == "" {
 		image = "(host files)"
 	}
+	imageID := image
+	if s.ImageID != "" {
+		imageID = s.ImageID // docker's: the image's ID; Config.Image its name
+	}
 	j := map[string]any{
 		"Id":      s.ID,
 		"Name":    "/" + s.Name,
@@ -98,7 +157,7 @@ func inspectJSON(s *container.State) map[string]any {
 			"ExitCode": s.ExitCode, "OOMKilled": s.OOMKilled,
 			"StartedAt": zero(s.StartedAt), "FinishedAt": zero(s.FinishedAt),
 		},
-		"Image": image,
+		"Image": imageID,
 		"Config": map[string]any{
 			"Hostname": s.Hostname, "Env": s.Env, "Cmd": s.Args, "Image": image, "WorkingDir": s.Workdir, "User": s.User,
 		},

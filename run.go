@@ -32,8 +32,8 @@ type runOptions struct {
 	image         string       // run in this image (chapter 4)
 	img           *image.Image
 	layers        *container.ImageLayers // img's, for its overlay
-	rootfs        string // or in this directory, as it is
-	id            string // the container's ID, with an image, rootfs or limits
+	rootfs        string                 // or in this directory, as it is
+	id            string                 // the container's ID, with an image, rootfs or limits
 	resources     cgroups.Resources
 	network       string         // --net: the bridge network
 	ports         []network.Port // -p: published on it

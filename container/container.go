@@ -49,12 +49,12 @@ type Spec struct {
 	Config *Config
 	// Where its root comes from: an image (Image), a --rootfs directory
 	// as it is, or neither: the host's.
-	Image  *ImageLayers
-	Rootfs string
-	Resources           cgroups.Resources
-	Ports               []network.Port // published, on the network State.Network
-	Keep                bool           // detached: it stays, exited, until rm
-	Again               bool           // start: it exists, exited, and runs again on its layer
+	Image     *ImageLayers
+	Rootfs    string
+	Resources cgroups.Resources
+	Ports     []network.Port // published, on the network State.Network
+	Keep      bool           // detached: it stays, exited, until rm
+	Again     bool           // start: it exists, exited, and runs again on its layer
 }
 
 // ImageLayers is what a container needs of its image: its layers, and the

@@ -20,15 +20,15 @@ import (
 // Hostile entries are refused, not skipped: absolute names, names with a
 // ".." component, hard links whose target leaves the layer; a symbolic
 // link is followed inside the layer, never out of it (resolveIn).
-func (s *Store) Import(tarball, ref string, cfg Config) (err error) {
+func (s *Store) Import(tarball, ref string, cfg Config) (id string, err error) {
 	r, err := s.CheckNewName(ref)
 	if err != nil {
-		return err
+		return "", err
 	}
 	f := os.Stdin
 	if tarball != "-" {
 		if f, err = os.Open(tarball); err != nil {
-			return fmt.Errorf("import: %w", err)
+			return "", fmt.Errorf("import: %w", err)
 		}
 		defer f.Close()
 	} else {
@@ -39,7 +39,7 @@ func (s *Store) Import(tarball, ref string, cfg Config) (err error) {
 		total = fi.Size()
 	}
 	if err := s.beginChange(); err != nil {
-		return err
+		return "", err
 	}
 	var in io.Reader = s.withProgress(f, "import "+r.Familiar(), total)
 	if s.Cancel != nil {
@@ -51,21 +51,22 @@ func (s *Store) Import(tarball, ref string, cfg Config) (err error) {
 		if layer != nil {
 			layer.discard()
 		}
-		return ErrInterrupted
+		return "", ErrInterrupted
 	}
 	if err != nil {
-		return fmt.Errorf("import %s: %w", tarball, err)
+		return "", fmt.Errorf("import %s: %w", tarball, err)
 	}
 	if err := addEtcMountPoints(layer.dir + "/diff"); err != nil {
 		layer.discard()
-		return err
+		return "", err
 	}
 	raw, err := newConfig(nil, cfg, []string{layer.DiffID}, "mydocker import", "imported from "+tarball)
 	if err != nil {
 		layer.discard()
-		return err
+		return "", err
 	}
-	return s.finish([]*stagedLayer{layer}, raw, []Reference{r}, false)
+	id, _, err = s.finishMoving([]*stagedLayer{layer}, raw, []Reference{r}, false)
+	return id, err
 }
 
 // beginChange removes, under the store's lock, what commands killed
@@ -82,13 +83,9 @@ func (s *Store) beginChange() error {
 	return s.prune()
 }
 
-// finish publishes the staged layers (bottom first) and the image whose
-// config is raw, under the store's lock, unless a signal came meanwhile.
-func (s *Store) finish(layers []*stagedLayer, raw []byte, names []Reference, move bool) error {
-	_, _, err := s.finishMoving(layers, raw, names, move)
-	return err
-}
-
+// finishMoving publishes the staged layers (bottom first) and the image
+// whose config is raw, under the store's lock, unless a signal came
+// meanwhile. It returns the image's ID and the names it took from others.
 func (s *Store) finishMoving(layers []*stagedLayer, raw []byte, names []Reference, move bool) (string, map[string]string, error) {
 	discard := func() {
 		for _, l := range layers {

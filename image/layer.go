@@ -63,12 +63,12 @@ func (h *hashCounter) digest() string { return "sha256:" + hex.EncodeToString(h.
 // blocks too). The tar's headers are kept (tar-split), so that save can
 // write the very same tar again from the layer's files, as docker does:
 // the DiffID in the image's config stays true.
-func (s *Store) unpackLayer(r io.Reader, flat bool) (l *stagedLayer, err error) {
+func (s *Store) unpackLayer(r io.Reader, flat bool) (_ *stagedLayer, err error) {
 	dir, held, err := s.newStaging("layer")
 	if err != nil {
 		return nil, err
 	}
-	l = &stagedLayer{dir: dir, held: held}
+	l := &stagedLayer{dir: dir, held: held}
 	defer func() {
 		if err != nil {
 			l.discard()

@@ -127,7 +127,7 @@ func (s *Store) readArchive(r io.Reader, a *archive) error {
 		br := bufio.NewReaderSize(tr, 64<<10)
 		head, _ := br.Peek(1024)
 		switch {
-		case len(head) > 0 && head[0] == '{' && hdr.Size <= 4<<20:
+		case len(head) > 0 && (head[0] == '{' || head[0] == '[') && hdr.Size <= 4<<20:
 			data, err := io.ReadAll(br)
 			if err != nil {
 				return fmt.Errorf("not an image archive, or a truncated one: %s: %w", name, err)
@@ -414,7 +414,7 @@ func (s *Store) layersToSkip(f *os.File) map[string]bool {
 			a.links[name] = path.Clean(hdr.Linkname)
 		case (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA) && hdr.Size <= 4<<20:
 			data := make([]byte, hdr.Size)
-			if _, err := io.ReadFull(tr, data); err == nil && bytes.HasPrefix(data, []byte("{")) {
+			if _, err := io.ReadFull(tr, data); err == nil && (bytes.HasPrefix(data, []byte("{")) || bytes.HasPrefix(data, []byte("["))) {
 				a.json[name] = data
 			}
 		}

@@ -83,6 +83,9 @@ type Image struct {
 	parsed  ImageConfig
 }
 
+// Architecture is the one the image's config names.
+func (img *Image) Architecture() string { return img.parsed.Architecture }
+
 // ShortID is the ID as docker shows it: 12 hexadecimal digits.
 func (img *Image) ShortID() string { return shortID(img.ID) }
 

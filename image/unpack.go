@@ -121,7 +121,16 @@ func entryName(raw string) (string, error) {
 
 // isEscape reports whether os.Root refused to follow a link out of it.
 func isEscape(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
+	var e *escapeError
+	return err != nil && (errors.As(err, &e) || strings.Contains(err.Error(), "path escapes from parent"))
+}
+
+// escapeError is os.Root's refusal to follow a link out of the layer, in
+// the words of the archive's entry.
+type escapeError struct{ entry string }
+
+func (e *escapeError) Error() string {
+	return fmt.Sprintf("refused: entry %q would be written through a symbolic link that leads out of the image", e.entry)
 }
 
 // resolveIn resolves the symbolic links in name's parent directories as if
@@ -223,7 +232,7 @@ func writeEntry(root *os.Root, name string, hdr *tar.Header, body io.Reader) (in
 	case tar.TypeLink:
 		target, err := entryName(hdr.Linkname)
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("refused: entry %q is a hard link to %q, outside the layer", hdr.Name, hdr.Linkname)
 		}
 		err = root.Link(target, name)
 		if isEscape(err) {
@@ -388,7 +397,7 @@ func modeBits(mode int64) fs.FileMode {
 func refused(entry string, err error) error {
 	if isEscape(err) {
 		// os.Root's words: say what it means for the tarball.
-		return fmt.Errorf("refused: entry %q would be written through a symbolic link that leads out of the image", entry)
+		return &escapeError{entry}
 	}
 	return fmt.Errorf("refused: entry %q: %w", entry, err)
 }

@@ -154,7 +154,7 @@ func hostBoundingSet(t *testing.T) uint64 {
 
 func TestCapabilitySets(t *testing.T) {
 	needImage(t)
-	rootfs := filepath.Join(storeRoot, "images", "busybox", "rootfs")
+	rootfs := busyboxRootfs(t)
 	const docker = 0xa80425fb // docker's 14 default capabilities
 	host := hostBoundingSet(t)
 	const sysAdmin, chown, netRaw = 1 << 21, 1 << 0, 1 << 13
@@ -208,7 +208,7 @@ func TestSeccompFilter(t *testing.T) {
 		want string
 	}{
 		{"image: docker's profile", append(image, "busybox"), "2"},
-		{"--rootfs", []string{"run", "--rootfs", filepath.Join(storeRoot, "images", "busybox", "rootfs")}, "2"},
+		{"--rootfs", []string{"run", "--rootfs", busyboxRootfs(t)}, "2"},
 		{"seccomp=unconfined", append(image, "--security-opt", "seccomp=unconfined", "busybox"), "0"},
 		{"--privileged", append(image, "--privileged", "busybox"), "0"},
 		{"host files", []string{"run"}, "0"},

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -237,4 +238,58 @@ func killMydockerWhileSleeping(t *testing.T, args ...string) {
 	waitForDescendant(t, cmd.Process.Pid, "sleep")
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
+}
+
+// imageConfigPath is the config file of the image name in the store
+// under root, found as the store finds it: by its name in
+// repositories.json.
+func imageConfigPath(t *testing.T, root, name string) string {
+	t.Helper()
+	var repos map[string]string
+	data, err := os.ReadFile(filepath.Join(root, "image", "repositories.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &repos)
+	}
+	if err != nil {
+		t.Fatalf("image names: %v", err)
+	}
+	full := name
+	if !strings.Contains(full, "/") {
+		full = "docker.io/library/" + full
+	}
+	if !strings.Contains(full[strings.LastIndex(full, "/"):], ":") {
+		full += ":latest"
+	}
+	id, ok := repos[full]
+	if !ok {
+		t.Fatalf("no image %s in %s", full, root)
+	}
+	return filepath.Join(root, "image", "configs", strings.TrimPrefix(id, "sha256:"))
+}
+
+// imageLayerDir is the directory of the files of the bottom layer of the
+// image name in the store under root (all of busybox's files: it is one
+// layer): its config's first DiffID is its ChainID.
+func imageLayerDir(t *testing.T, root, name string) string {
+	t.Helper()
+	var cfg struct {
+		RootFS struct {
+			DiffIDs []string `json:"diff_ids"`
+		} `json:"rootfs"`
+	}
+	data, err := os.ReadFile(imageConfigPath(t, root, name))
+	if err == nil {
+		err = json.Unmarshal(data, &cfg)
+	}
+	if err != nil || len(cfg.RootFS.DiffIDs) == 0 {
+		t.Fatalf("image %s's config: %v", name, err)
+	}
+	return filepath.Join(root, "image", "layers", strings.TrimPrefix(cfg.RootFS.DiffIDs[0], "sha256:"), "diff")
+}
+
+// busyboxRootfs is the busybox image's files in the tests' store.
+func busyboxRootfs(t *testing.T) string {
+	t.Helper()
+	needImage(t)
+	return imageLayerDir(t, storeRoot, "busybox")
 }

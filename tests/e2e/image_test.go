@@ -85,7 +85,7 @@ func TestImageProcMountsListNoHostMountPoints(t *testing.T) {
 
 func TestImageWritesNeverReachTheImage(t *testing.T) {
 	mustRunInImage(t, "run", "busybox", "sh", "-c", "echo x > /new-file && rm /etc/motd && echo changed > /etc/passwd")
-	rootfs := filepath.Join(storeRoot, "images", "busybox", "rootfs")
+	rootfs := busyboxRootfs(t)
 	if _, err := os.Stat(filepath.Join(rootfs, "new-file")); err == nil {
 		t.Error("a container's new file reached the image")
 	}
@@ -276,13 +276,19 @@ func TestImageBadInput(t *testing.T) {
 func TestImagesAndRmi(t *testing.T) {
 	needImage(t)
 	tarball := filepath.Join(testDir, "busybox.tar")
-	if out := mustRunInImage(t, "import", tarball, "second"); out != "second\n" {
-		t.Errorf("import prints %q", out)
+	imported := mustRunInImage(t, "import", tarball, "second")
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}\n$`).MatchString(imported) {
+		t.Errorf("import prints %q, want the image's ID as docker does", imported)
 	}
+	// docker's columns, newest first.
 	out := mustRunInImage(t, "images")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") || !strings.HasPrefix(lines[1], "busybox ") || !strings.HasPrefix(lines[2], "second ") || !strings.Contains(lines[2], "MB") {
+	row := regexp.MustCompile(`^second +latest +` + imported[7:19] + ` +(Less than a second|[0-9]+ seconds?) ago +[0-9.]+MB$`)
+	if len(lines) < 3 || !regexp.MustCompile(`^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE$`).MatchString(lines[0]) || !row.MatchString(lines[1]) || !strings.Contains(out, "\nbusybox ") {
 		t.Errorf("images:\n%s", out)
+	}
+	if q := mustRunInImage(t, "images", "-q", "second"); q != imported[7:19]+"\n" {
+		t.Errorf("images -q second: %q", q)
 	}
 
 	// In use: refused while a container runs on it.
@@ -307,10 +313,10 @@ func TestImagesAndRmi(t *testing.T) {
 	expectFailure(t, r, 125, `image "second" is in use by container rmi-user`)
 	mustRun(t, "rm", id)
 
-	if out := mustRunInImage(t, "rmi", "second"); out != "second\n" {
+	if out := mustRunInImage(t, "rmi", "second"); out != "Untagged: second:latest\nDeleted: "+imported {
 		t.Errorf("rmi prints %q", out)
 	}
-	if out := mustRunInImage(t, "images"); strings.Contains(out, "second") {
+	if out := mustRunInImage(t, "images"); strings.Contains(out, "\nsecond ") {
 		t.Errorf("rmi'd image still listed:\n%s", out)
 	}
 }
@@ -376,7 +382,7 @@ func TestRmiGoesOnThroughEveryName(t *testing.T) {
 	mustRunInImage(t, "import", tarball, "rmi-one")
 	mustRunInImage(t, "import", tarball, "rmi-two")
 	r := inImage(t, "rmi", "rmi-one", "no-such-image", "rmi-two")
-	if r.status != 125 || r.stdout != "rmi-one\nrmi-two\n" || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "no-such-image") {
+	if r.status != 125 || !strings.Contains(r.stdout, "Untagged: rmi-one:latest\n") || !strings.Contains(r.stdout, "Untagged: rmi-two:latest\n") || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "no-such-image") {
 		t.Errorf("rmi a b c with b missing: status %d, stdout %q, stderr %q", r.status, r.stdout, r.stderr)
 	}
 }
@@ -392,7 +398,7 @@ func TestImportChangeRecordsDefaults(t *testing.T) {
 	r := run(t, tarball, "--root", storeRoot, "import",
 		"--change", `CMD ["sh", "-c", "echo $GREETING from $PWD"]`, "--change", "ENV GREETING=hello",
 		"--change", "WORKDIR /srv/app", "-", "with-defaults")
-	if r.status != 0 || r.stdout != "with-defaults\n" {
+	if r.status != 0 || !strings.HasPrefix(r.stdout, "sha256:") {
 		t.Fatalf("import - with --change: status %d, %q %q", r.status, r.stdout, r.stderr)
 	}
 	defer inImage(t, "rmi", "with-defaults")
@@ -402,14 +408,18 @@ func TestImportChangeRecordsDefaults(t *testing.T) {
 	if out := mustRunInImage(t, "run", "-e", "GREETING=bye", "-w", "/tmp", "with-defaults"); out != "bye from /tmp\n" {
 		t.Errorf("-e and -w should win over the image's ENV and WORKDIR: %q", out)
 	}
-	if out := mustRunInImage(t, "images"); !strings.Contains(out, `["sh","-c","echo $GREETING from $PWD"]`) {
-		t.Errorf("images does not show the CMD:\n%s", out)
+	if out := mustRunInImage(t, "inspect", "with-defaults"); !strings.Contains(out, `"Cmd": [
+                "sh",
+                "-c",
+                "echo $GREETING from $PWD"
+            ]`) {
+		t.Errorf("inspect does not show the CMD:\n%s", out)
 	}
 	// busybox was imported with CMD ["sh"], as the README says.
 	if out := mustRunInImage(t, "run", "busybox"); out != "" {
 		t.Errorf("run busybox (sh with no input): %q", out)
 	}
-	for _, bad := range []string{"EXPOSE 80", "CMD", `CMD ["sh"`, "WORKDIR relative"} {
+	for _, bad := range []string{"ONBUILD RUN x", "EXPOSE http", "CMD", `CMD ["sh"`, "WORKDIR relative"} {
 		r := inImage(t, "import", "--change", bad, imageTarball(), "never")
 		expectFailure(t, r, 125, "--change")
 	}
@@ -444,8 +454,11 @@ func TestImageConfigRules(t *testing.T) {
 	}
 	expectFailure(t, inImage(t, "run", "--entrypoint", "", "configured"), 125, "no command specified")
 	expectFailure(t, inImage(t, "run", "--entrypoint", "x", "/bin/true"), 125, "--entrypoint needs an image")
-	if out := mustRunInImage(t, "images"); !strings.Contains(out, `["echo","ep","default"]`) {
-		t.Errorf("images does not show the entrypoint and command:\n%s", out)
+	if out := mustRunInImage(t, "inspect", "configured"); !strings.Contains(out, `"Entrypoint": [
+                "echo",
+                "ep"
+            ]`) {
+		t.Errorf("inspect does not show the entrypoint:\n%s", out)
 	}
 	// STOPSIGNAL: stop sends USR1, which the command traps.
 	id := detached(t, "--entrypoint", "sh", "configured", "-c", "trap 'exit 9' USR1; while :; do sleep 0.05; done")
@@ -456,7 +469,7 @@ func TestImageConfigRules(t *testing.T) {
 	mustRun(t, "stop", "-t", "10", id)
 	waitStatus(t, id, `Exited \(9\)`)
 	mustRun(t, "rm", id)
-	for _, bad := range []string{"STOPSIGNAL BOGUS", "USER a:", "ENTRYPOINT [", "LABEL a=b"} {
+	for _, bad := range []string{"STOPSIGNAL BOGUS", "USER a:", "ENTRYPOINT [", "LABEL novalue"} {
 		expectFailure(t, inImage(t, "import", "--change", bad, imageTarball(), "never"), 125, "--change")
 	}
 }
@@ -487,18 +500,16 @@ func TestConcurrentImportsOfOneName(t *testing.T) {
 			won++
 			continue
 		}
-		if r.status != 125 || !strings.Contains(r.stderr, `image "raced" already exists`) || strings.Contains(r.stderr, ".import-") {
+		if r.status != 125 || !regexp.MustCompile(`image "raced(:latest)?" already exists`).MatchString(r.stderr) || strings.Contains(r.stderr, "tmp/") {
 			t.Errorf("a losing import: status %d, stderr %q (want: the image already exists)", r.status, r.stderr)
 		}
 	}
 	if won != 1 {
 		t.Errorf("%d imports of one name succeeded, want 1", won)
 	}
-	entries, _ := os.ReadDir(filepath.Join(storeRoot, "images"))
+	entries, _ := os.ReadDir(filepath.Join(storeRoot, "image", "tmp"))
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".import-") {
-			t.Errorf("staging directory left behind: %s", e.Name())
-		}
+		t.Errorf("staging directory left behind: %s", e.Name())
 	}
 }
 
@@ -536,23 +547,23 @@ func TestImportProgressOnlyOnATerminal(t *testing.T) {
 	s := startSession(t, 24, 80, "import", imageTarball(), "progress-tty")
 	// What the terminal shows is read by a goroutine of the session's:
 	// wait for the last line, then for mydocker.
-	s.expect("progress-tty\r\n")
+	s.expect("sha256:")
 	if status := s.wait(); status != 0 {
 		t.Fatalf("import under a terminal: status %d: %q", status, s.output())
 	}
-	if !regexp.MustCompile(`import progress-tty: [0-9.]+[kM]B of [0-9.]+[kM]B \(100%\)`).MatchString(s.output()) {
+	if !regexp.MustCompile(`import progress-tty:latest: [0-9.]+[kM]B of [0-9.]+[kM]B \(100%\)`).MatchString(s.output()) {
 		t.Errorf("no progress on a terminal: %q", s.output())
 	}
 	r := run(t, nil, "import", imageTarball(), "progress-pipe")
-	if r.status != 0 || r.stderr != "" || r.stdout != "progress-pipe\n" {
+	if r.status != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "sha256:") {
 		t.Errorf("import in a pipe: status %d, stderr %q, stdout %q (want no progress)", r.status, r.stderr, r.stdout)
 	}
 	id := strings.TrimSpace(mustRun(t, "run", "-d", "busybox", "true"))
 	t.Cleanup(func() { run(t, nil, "rm", "-f", id) })
 	waitStatus(t, id, "Exited")
 	c := startSession(t, 24, 80, "commit", id, "progress-commit")
-	c.expect("progress-commit\r\n")
-	if status := c.wait(); status != 0 || !regexp.MustCompile(`commit progress-commit: [0-9.]+[kM]?B`).MatchString(c.output()) {
+	c.expect("sha256:")
+	if status := c.wait(); status != 0 || !regexp.MustCompile(`commit progress-commit:latest: [0-9.]+[kM]?B`).MatchString(c.output()) {
 		t.Errorf("commit under a terminal: status %d, %q", status, c.output())
 	}
 	mustRun(t, "rmi", "progress-tty", "progress-pipe", "progress-commit")
@@ -633,12 +644,16 @@ func TestRunStopsOnAnImageRmiTookAway(t *testing.T) {
 	}
 	killOnFailure(t, cmd)
 	waitForWchan(t, cmd.Process.Pid, "locks_lock_inode_wait")
-	// What rmi does under the lock.
-	images := filepath.Join(storeRoot, "images")
-	if err := os.Rename(filepath.Join(images, "taken"), filepath.Join(images, ".taken-away")); err != nil {
+	// What rmi does under the lock: the image's config goes.
+	config := imageConfigPath(t, storeRoot, "taken")
+	saved, err := os.ReadFile(config)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(filepath.Join(images, ".taken-away"))
+	if err := os.Remove(config); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { os.WriteFile(config, saved, 0o644); inImage(t, "rmi", "taken") }()
 	lock.Close()
 	err = cmd.Wait()
 	if status := statusOf(t, cmd, err); status != 125 || !strings.Contains(stderr.String(), `image "taken": removed`) {
@@ -697,9 +712,9 @@ func TestInterruptedImportLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	images := filepath.Join(root, "images")
+	images := filepath.Join(root, "image", "tmp")
 	staging := func() []string {
-		found, _ := filepath.Glob(filepath.Join(images, ".*"))
+		found, _ := filepath.Glob(filepath.Join(images, "*"))
 		return found
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
@@ -754,7 +769,7 @@ func TestInterruptedCommitLeavesNothing(t *testing.T) {
 			t.Fatal("the container writing its layer never ended")
 		}
 	}
-	images := filepath.Join(root, "images")
+	images := filepath.Join(root, "image", "tmp")
 	cmd := exec.Command(mydocker, "--root", root, "commit", id, "half")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -763,7 +778,7 @@ func TestInterruptedCommitLeavesNothing(t *testing.T) {
 	}
 	killOnFailure(t, cmd)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		if found, _ := filepath.Glob(filepath.Join(images, ".import-half-*", "rootfs", "bin")); len(found) > 0 {
+		if found, _ := filepath.Glob(filepath.Join(images, "*", "diff", "big")); len(found) > 0 {
 			break
 		}
 		if time.Now().After(deadline) || cmd.ProcessState != nil {
@@ -775,7 +790,7 @@ func TestInterruptedCommitLeavesNothing(t *testing.T) {
 	if status := statusOf(t, cmd, err); status != 130 || !strings.Contains(stderr.String(), "interrupted") {
 		t.Errorf("commit stopped by SIGINT: status %d, stderr %q; want 130 and that it was interrupted", status, stderr.String())
 	}
-	if left, _ := filepath.Glob(filepath.Join(images, ".*")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(images, "*")); len(left) != 0 {
 		t.Errorf("the interrupted commit left %q", left)
 	}
 	mustRun(t, "--root", root, "rm", id)
@@ -868,14 +883,30 @@ func TestImageReferencesAsDockerWritesThem(t *testing.T) {
 			t.Errorf("run %s in %s: %v, %q", arg, where, err, out)
 		}
 	}
-	// import and rmi take the same names.
+	expectFailure(t, inImage(t, "run", "busybox@sha256:"+strings.Repeat("0", 64), "true"), 125, "no image")
+	expectFailure(t, inImage(t, "run", "Busybox", "true"), 125, "no image")
+	// import, tag, run and rmi take the same names; one image, several.
 	mustRunInImage(t, "import", imageTarball(), "tagged:latest")
-	if out := mustRunInImage(t, "images"); !strings.Contains(out, "\ntagged ") {
-		t.Errorf("import of tagged:latest is not listed as tagged:\n%s", out)
+	if out := mustRunInImage(t, "images"); !regexp.MustCompile(`\ntagged +latest `).MatchString(out) {
+		t.Errorf("import of tagged:latest is not listed as tagged latest:\n%s", out)
 	}
 	expectFailure(t, inImage(t, "import", imageTarball(), "tagged"), 125, "already exists")
-	expectFailure(t, inImage(t, "import", imageTarball(), "tagged:v2"), 125, "invalid image name")
+	expectFailure(t, inImage(t, "import", imageTarball(), "Tagged"), 125, "invalid image name")
+	mustRunInImage(t, "tag", "tagged", "localhost:5000/team/app:v2")
+	if out := mustRunInImage(t, "run", "localhost:5000/team/app:v2", "echo", "by", "another", "name"); out != "by another name\n" {
+		t.Errorf("run by the tag's name: %q", out)
+	}
+	if out := mustRunInImage(t, "images", "localhost:5000/team/app"); !regexp.MustCompile(`\nlocalhost:5000/team/app +v2 +[0-9a-f]{12} `).MatchString(out) {
+		t.Errorf("images REPOSITORY of the tag:\n%s", out)
+	}
+	expectFailure(t, inImage(t, "tag", "nosuch", "x"), 125, "no such image")
+	expectFailure(t, inImage(t, "tag", "tagged", "x@sha256:"+strings.Repeat("0", 64)), 125, "digest")
 	user := detached(t, "tagged:latest", "sleep", "1000")
+	// One name of several goes alone, in use or not; the last one stays
+	// while a container uses the image.
+	if out := mustRun(t, "rmi", "localhost:5000/team/app:v2"); out != "Untagged: localhost:5000/team/app:v2\n" {
+		t.Errorf("rmi of one name of two: %q", out)
+	}
 	expectFailure(t, run(t, nil, "rmi", "docker.io/library/tagged"), 125, "in use by container")
 	mustRun(t, "rm", "-f", user)
 	mustRunInImage(t, "rmi", "library/tagged:latest")

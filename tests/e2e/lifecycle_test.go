@@ -432,10 +432,23 @@ func TestCommit(t *testing.T) {
 	id := detached(t, "--name", "to-commit", "busybox", "sh", "-c",
 		"echo new > /new; echo changed > /etc/motd; rm /etc/group; rm -rf /var; mkdir /var; echo only > /var/only")
 	waitStatus(t, id, `Exited \(0\)`)
-	if out := mustRun(t, "commit", "to-commit", "committed"); out != "committed\n" {
-		t.Errorf("commit prints %q", out)
+	committed := mustRun(t, "commit", "to-commit", "committed")
+	if !strings.HasPrefix(committed, "sha256:") {
+		t.Errorf("commit prints %q, want the new image's ID as docker does", committed)
 	}
 	t.Cleanup(func() { run(t, nil, "rmi", "committed") })
+	// One layer more than busybox, on top of busybox's own: the image's
+	// files are not stored again.
+	var images []struct {
+		Id     string
+		RootFS struct{ Layers []string }
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "inspect", "--type", "image", "busybox", "committed")), &images); err != nil || len(images) != 2 {
+		t.Fatalf("inspect: %v", err)
+	}
+	if base, top := images[0].RootFS.Layers, images[1].RootFS.Layers; len(top) != len(base)+1 || top[0] != base[0] || images[1].Id+"\n" != committed {
+		t.Errorf("the committed image's layers %q are not busybox's %q and one more", top, base)
+	}
 	out := mustRun(t, "run", "--hostname", "fresh", "committed", "sh", "-c",
 		"cat /new /etc/motd; test -e /etc/group || echo no-group; ls -A /var; cat /etc/hostname; cat /bin/busybox >/dev/null && echo image-kept")
 	if out != "new\nchanged\nno-group\nonly\nfresh\nimage-kept\n" {
@@ -466,7 +479,7 @@ func TestCommit(t *testing.T) {
 	if out := mustRun(t, "run", "committed-changed"); out != "new\nchanged\n" {
 		t.Errorf("commit --change CMD and ENV: %q", out)
 	}
-	expectFailure(t, run(t, nil, "commit", "--change", "EXPOSE 80", id, "never"), 125, "--change")
+	expectFailure(t, run(t, nil, "commit", "--change", "EXPOSE eighty", id, "never"), 125, "--change")
 	expectFailure(t, run(t, nil, "commit", id, "committed"), 125, "already exists") // as import says it
 	expectFailure(t, run(t, nil, "commit", id, "Bad/Name"), 125, "invalid image name")
 	expectFailure(t, run(t, nil, "commit", "no-such", "x"), 1, "no such container")

@@ -142,7 +142,7 @@ func (lab *netLab) inRemote(args ...string) string {
 // busybox is the image's busybox, for the lab's host and remote sides
 // (wget, nc): the same binary the containers have.
 func (lab *netLab) busybox() string {
-	return filepath.Join(lab.root, "images", "busybox", "rootfs", "bin", "busybox")
+	return filepath.Join(imageLayerDir(lab.t, lab.root, "busybox"), "bin", "busybox")
 }
 
 // links lists the link names of the lab's host namespace.

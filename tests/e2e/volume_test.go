@@ -51,7 +51,7 @@ func TestVolumeThroughImageSymlinks(t *testing.T) {
 	// A root filesystem like Debian's, where /var/run is a link to /run,
 	// and a hostile one whose /etc/hosts points far out of the root.
 	rootfs := filepath.Join(t.TempDir(), "rootfs")
-	if out, err := exec.Command("cp", "-a", filepath.Join(storeRoot, "images", "busybox", "rootfs"), rootfs).CombinedOutput(); err != nil {
+	if out, err := exec.Command("cp", "-a", busyboxRootfs(t), rootfs).CombinedOutput(); err != nil {
 		t.Fatalf("copy rootfs: %v %s", err, out)
 	}
 	os.MkdirAll(filepath.Join(rootfs, "run"), 0o755)
