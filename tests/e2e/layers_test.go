@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -332,4 +333,311 @@ func capabilityOf(t *testing.T, root, name, path string) string {
 		return ""
 	}
 	return string(buf[:n])
+}
+
+// storeLayers lists the layers in the store under root.
+func storeLayers(t *testing.T, root string) []string {
+	t.Helper()
+	entries, _ := os.ReadDir(filepath.Join(root, "image", "layers"))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// checkStoreClean: nothing half-made in the store under root, and every
+// layer listed by some image.
+func checkStoreClean(t *testing.T, root string) {
+	t.Helper()
+	if left, _ := filepath.Glob(filepath.Join(root, "image", "tmp", "*")); len(left) > 0 {
+		t.Errorf("staging left in the store: %q", left)
+	}
+	used := map[string]bool{}
+	configs, _ := filepath.Glob(filepath.Join(root, "image", "configs", "*"))
+	for _, c := range configs {
+		var cfg struct {
+			RootFS struct {
+				DiffIDs []string `json:"diff_ids"`
+			} `json:"rootfs"`
+		}
+		data, _ := os.ReadFile(c)
+		if err := json.Unmarshal(data, &cfg); err != nil {
+			t.Errorf("config %s: %v", c, err)
+		}
+		chain := ""
+		for _, d := range cfg.RootFS.DiffIDs {
+			if chain == "" {
+				chain = d
+			} else {
+				chain = "sha256:" + sha256hex([]byte(chain+" "+d))
+			}
+			used[strings.TrimPrefix(chain, "sha256:")] = true
+		}
+	}
+	for _, l := range storeLayers(t, root) {
+		if !used[l] {
+			t.Errorf("layer %s is in the store, no image uses it", l[:12])
+		}
+		if _, err := os.Stat(filepath.Join(root, "image", "layers", l, "diff")); err != nil {
+			t.Errorf("layer %s is half there: %v", l[:12], err)
+		}
+	}
+	for u := range used {
+		if _, err := os.Stat(filepath.Join(root, "image", "layers", u)); err != nil {
+			t.Errorf("an image uses layer %s, which is not there", u[:12])
+		}
+	}
+}
+
+// TestSaveAndLoadAgain: save writes an archive load reads back as the same
+// image (same ID, same layers, same files), both as docker 25 and as an
+// OCI layout; the archive's layer blobs are the very tars that were
+// loaded (their digests are the config's DiffIDs).
+func TestSaveAndLoadAgain(t *testing.T) {
+	outside := "/mydocker-e2e-nowhere-" + fmt.Sprint(rand.Int63())
+	img := featureImage(t, "roundtrip:1", outside)
+	check := strings.ReplaceAll(featureCheck, "OUTSIDE", outside)
+	first := layerRoot(t)
+	mustRun(t, "--root", first, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "docker24", false, img)))
+	mustRun(t, "--root", first, "tag", "roundtrip:1", "localhost:5000/team/roundtrip:2")
+	saved := filepath.Join(t.TempDir(), "saved.tar")
+	mustRun(t, "--root", first, "save", "-o", saved, "roundtrip:1", "localhost:5000/team/roundtrip:2")
+	idOf := func(root, name string) string {
+		return strings.TrimSpace(mustRun(t, "--root", root, "images", "-q", "--no-trunc", name))
+	}
+	// The archive: an OCI layout and docker's manifest.json, the same blobs.
+	list, err := exec.Command("tar", "tf", saved).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"oci-layout", "index.json", "manifest.json", "blobs/sha256/" + sha256hex(img.layers[1])} {
+		if !strings.Contains(string(list), want+"\n") {
+			t.Errorf("the saved archive has no %s:\n%s", want, list)
+		}
+	}
+	second := layerRoot(t)
+	r := run(t, nil, "--root", second, "load", "-i", saved)
+	if r.status != 0 || r.stdout != "Loaded image: roundtrip:1\nLoaded image: localhost:5000/team/roundtrip:2\n" {
+		t.Fatalf("load of the saved archive: %d %q %q", r.status, r.stdout, r.stderr)
+	}
+	if a, b := idOf(first, "roundtrip:1"), idOf(second, "localhost:5000/team/roundtrip:2"); a == "" || a != b {
+		t.Errorf("the image's ID changed through save and load: %q, %q", a, b)
+	}
+	if out := mustRun(t, "--root", second, "run", "roundtrip:1", "sh", "-c", check); out != featureWant(outside) {
+		t.Errorf("the loaded-again image's files:\n%s", out)
+	}
+	// An OCI layout alone (index.json's names) loads as well: save's
+	// archive without manifest.json.
+	dir := t.TempDir()
+	if out, err := exec.Command("tar", "-xf", saved, "-C", dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	os.Remove(filepath.Join(dir, "manifest.json"))
+	ociOnly := filepath.Join(t.TempDir(), "oci.tar")
+	if out, err := exec.Command("tar", "-cf", ociOnly, "-C", dir, ".").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	third := layerRoot(t)
+	r = run(t, nil, "--root", third, "load", "-i", ociOnly)
+	if r.status != 0 || !strings.Contains(r.stdout, "Loaded image: roundtrip:1\n") {
+		t.Errorf("load of the OCI layout alone: %d %q %q", r.status, r.stdout, r.stderr)
+	}
+	if a, b := idOf(first, "roundtrip:1"), idOf(third, "roundtrip:1"); a != b {
+		t.Errorf("the image's ID changed through an OCI layout: %q, %q", a, b)
+	}
+	// From standard input, and once more: nothing unpacked again.
+	in, _ := os.Open(saved)
+	defer in.Close()
+	if r := run(t, in, "--root", second, "load"); r.status != 0 || !strings.Contains(r.stdout, "Loaded image: roundtrip:1") {
+		t.Errorf("load from standard input: %d %q %q", r.status, r.stdout, r.stderr)
+	}
+	expectFailure(t, run(t, nil, "--root", first, "save", "nosuch"), 125, "no such image")
+	checkStoreClean(t, second)
+}
+
+// TestImagesShareTheirBase: two images over one base keep it once, on
+// disk; removing one keeps the base for the other, removing both leaves
+// no layer.
+func TestImagesShareTheirBase(t *testing.T) {
+	base := busyboxLayer(t)
+	a := testImage{layers: [][]byte{base, makeLayer(t, []layerEntry{{name: "a", typ: tar.TypeReg, body: "a\n"}})}, tag: "share-a"}
+	b := testImage{layers: [][]byte{base, makeLayer(t, []layerEntry{{name: "b", typ: tar.TypeReg, body: "b\n"}})}, tag: "share-b"}
+	root := layerRoot(t)
+	mustRun(t, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "docker25", false, a)))
+	before := diskUsage(t, filepath.Join(root, "image", "layers"))
+	mustRun(t, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "docker25", false, b)))
+	after := diskUsage(t, filepath.Join(root, "image", "layers"))
+	if n := len(storeLayers(t, root)); n != 3 {
+		t.Errorf("%d layers in the store, want 3 (one base, two tops)", n)
+	}
+	if grown := after - before; grown > 64<<10 {
+		t.Errorf("the second image over the same base took %d more bytes (the base is %d): the base is stored twice", grown, len(base))
+	}
+	if out := mustRun(t, "--root", root, "run", "share-b", "sh", "-c", "cat /b; test -e /a || echo no-a"); out != "b\nno-a\n" {
+		t.Errorf("share-b's files: %q", out)
+	}
+	mustRun(t, "--root", root, "rmi", "share-a")
+	if n := len(storeLayers(t, root)); n != 2 {
+		t.Errorf("after rmi share-a: %d layers, want 2 (the base, share-b's top)", n)
+	}
+	if out := mustRun(t, "--root", root, "run", "share-b", "cat", "/b"); out != "b\n" {
+		t.Errorf("share-b after rmi share-a: %q", out)
+	}
+	mustRun(t, "--root", root, "rmi", "share-b")
+	if left := storeLayers(t, root); len(left) != 0 {
+		t.Errorf("layers left after every image went: %q", left)
+	}
+	if links, _ := os.ReadDir(filepath.Join(root, "image", "l")); len(links) != 0 {
+		t.Errorf("short names left after every image went: %d", len(links))
+	}
+}
+
+// diskUsage is the bytes of blocks the files under dir take.
+func diskUsage(t *testing.T, dir string) int64 {
+	t.Helper()
+	out, err := exec.Command("du", "-s", "-B1", dir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	fmt.Sscan(string(out), &n)
+	return n
+}
+
+// deepImage is busybox and n-1 layers over it, layer i adding /layers/i.
+func deepImage(t *testing.T, n int, tag string) testImage {
+	img := testImage{layers: [][]byte{busyboxLayer(t)}, tag: tag}
+	for i := 1; i < n; i++ {
+		img.layers = append(img.layers, makeLayer(t, []layerEntry{{name: "layers/", typ: tar.TypeDir}, {name: fmt.Sprintf("layers/%d", i), typ: tar.TypeReg, body: fmt.Sprint(i)}}))
+	}
+	return img
+}
+
+// TestDeepImages: 125 layers (docker's limit is 128) and overlayfs's own
+// limit, 500, run; the lowerdir option of 500 layers fits in the page a
+// mount takes because layers are named by short names. 501 is refused
+// with one line, and nothing is left.
+func TestDeepImages(t *testing.T) {
+	root := layerRoot(t)
+	for _, n := range []int{125, 500} {
+		tag := fmt.Sprintf("deep:%d", n)
+		r := run(t, nil, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "oci", false, deepImage(t, n, tag))))
+		if r.status != 0 {
+			t.Fatalf("load of %d layers: %s", n, r.stderr)
+		}
+		want := fmt.Sprintf("%d\n1%d\n", n-1, n-1)
+		if out := mustRun(t, "--root", root, "run", tag, "sh", "-c", fmt.Sprintf("ls /layers | wc -l; cat /layers/1 /layers/%d; echo", n-1)); out != want {
+			t.Errorf("a container of %d layers sees %q, want %q", n, out, want)
+		}
+	}
+	layersBefore := len(storeLayers(t, root))
+	r := run(t, nil, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "oci", false, deepImage(t, 501, "deep:501"))))
+	expectFailure(t, r, 125, "overlayfs stacks at most 500")
+	if n := len(storeLayers(t, root)); n != layersBefore {
+		t.Errorf("the refused image left %d layers", n-layersBefore)
+	}
+	checkStoreClean(t, root)
+}
+
+// TestLoadBadInput: each archive that is not a whole, true image is
+// refused with one line and status 125, and leaves nothing in the store.
+func TestLoadBadInput(t *testing.T) {
+	good := testImage{layers: [][]byte{busyboxLayer(t), makeLayer(t, []layerEntry{{name: "x", typ: tar.TypeReg, body: "x"}})}, tag: "bad:1"}
+	entries := archiveOf(t, "docker25", false, good)
+	dir := t.TempDir()
+	without := func(name string) []archiveEntry {
+		var out []archiveEntry
+		for _, e := range entries {
+			if !strings.HasSuffix(e.name, name) {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	// A layer whose content is not what the config's DiffID says.
+	wrongDiffID := good
+	wrongDiffID.layers = [][]byte{good.layers[0], good.layers[1]}
+	lying := archiveOf(t, "docker24", false, wrongDiffID)
+	for i, e := range lying {
+		if strings.HasSuffix(e.name, "/layer.tar") && len(e.data) < 1<<16 {
+			lying[i].data = makeLayer(t, []layerEntry{{name: "x", typ: tar.TypeReg, body: "not x"}})
+		}
+	}
+	escaping := testImage{layers: [][]byte{busyboxLayer(t), makeLayer(t, []layerEntry{{name: "../escaped", typ: tar.TypeReg, body: "x"}})}, tag: "bad:2"}
+	hardOut := testImage{layers: [][]byte{busyboxLayer(t), makeLayer(t, []layerEntry{{name: "hl", typ: tar.TypeLink, link: "../../etc/passwd"}})}, tag: "bad:3"}
+	full, _ := os.ReadFile(writeArchive(t, dir, entries))
+	for _, tc := range []struct {
+		name string
+		file string
+		want string
+	}{
+		{"not a tar", writeFileIn(t, dir, []byte(strings.Repeat("not an archive ", 200))), "not an image archive"},
+		{"truncated", writeFileIn(t, dir, full[:len(full)/2]), "truncated"},
+		{"empty", writeFileIn(t, dir, nil), "not an image archive"},
+		{"a root filesystem", imageTarball(), "no manifest.json and no index.json"},
+		{"a missing layer", writeArchive(t, dir, without(sha256hex(good.layers[1]))), "is missing"},
+		{"a missing config", writeArchive(t, dir, without(sha256hex(good.configJSON()))), "is missing"},
+		{"a DiffID mismatch", writeArchive(t, dir, lying), "DiffID"},
+		{"a ../ entry", writeArchive(t, dir, archiveOf(t, "oci", false, escaping)), `"../escaped"`},
+		{"a hard link out", writeArchive(t, dir, archiveOf(t, "oci", false, hardOut)), `"hl"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := layerRoot(t)
+			expectFailure(t, run(t, nil, "--root", root, "load", "-i", tc.file), 125, tc.want)
+			if out := mustRun(t, "--root", root, "images", "-q"); out != "" {
+				t.Errorf("a refused load left images: %q", out)
+			}
+			checkStoreClean(t, root)
+			if n := len(storeLayers(t, root)); n != 0 {
+				t.Errorf("a refused load left %d layers", n)
+			}
+		})
+	}
+	expectFailure(t, run(t, nil, "load", "-i", filepath.Join(dir, "nosuch.tar")), 125, "no such file")
+	expectFailure(t, run(t, nil, "import", writeArchive(t, dir, entries), "archive"), 125, "mydocker load")
+}
+
+func writeFileIn(t *testing.T, dir string, data []byte) string {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "bad-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(data)
+	f.Close()
+	return f.Name()
+}
+
+// TestLoadKilledAtAnyMoment: load killed with SIGKILL at random moments
+// never leaves a half image visible; the next load (which first removes
+// what the killed ones left) succeeds and leaves the store clean.
+func TestLoadKilledAtAnyMoment(t *testing.T) {
+	img := testImage{layers: [][]byte{busyboxLayer(t)}, tag: "killed:1"}
+	for i := 0; i < 4; i++ {
+		big := make([]byte, 8<<20)
+		rand.Read(big)
+		img.layers = append(img.layers, makeLayer(t, []layerEntry{{name: fmt.Sprintf("big%d", i), typ: tar.TypeReg, body: string(big)}}))
+	}
+	archive := writeArchive(t, t.TempDir(), archiveOf(t, "docker25", false, img))
+	root := layerRoot(t)
+	for round := 0; round < 12; round++ {
+		cmd := exec.Command(mydocker, "--root", root, "load", "-i", archive)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rand.Intn(200)) * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		// What a reader sees now is an image whole or none.
+		if out := mustRun(t, "--root", root, "images", "-q"); out != "" {
+			mustRun(t, "--root", root, "run", "killed:1", "true")
+			mustRun(t, "--root", root, "rmi", "killed:1")
+		}
+	}
+	mustRun(t, "--root", root, "load", "-i", archive)
+	if out := mustRun(t, "--root", root, "run", "killed:1", "sh", "-c", "ls /big*"); out != "/big0\n/big1\n/big2\n/big3\n" {
+		t.Errorf("the image loaded after the killed loads: %q", out)
+	}
+	checkStoreClean(t, root)
 }
