@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -638,6 +639,47 @@ func TestLoadKilledAtAnyMoment(t *testing.T) {
 	mustRun(t, "--root", root, "load", "-i", archive)
 	if out := mustRun(t, "--root", root, "run", "killed:1", "sh", "-c", "ls /big*"); out != "/big0\n/big1\n/big2\n/big3\n" {
 		t.Errorf("the image loaded after the killed loads: %q", out)
+	}
+	checkStoreClean(t, root)
+}
+
+// TestStoreOfAnEarlierMydocker: a store written before layers (each image
+// flat in ROOT/images/NAME: rootfs/, size, config.json) is read by this
+// one: its images are listed and run with their config, their files
+// become one layer each without a copy, and two of the same files share
+// it.
+func TestStoreOfAnEarlierMydocker(t *testing.T) {
+	needImage(t)
+	root := layerRoot(t)
+	for name, config := range map[string]string{"old": `{"Cmd":["sh","-c","echo old $GREETING"],"Env":["GREETING=kept"]}`, "older": ""} {
+		dir := filepath.Join(root, "images", name)
+		if err := os.MkdirAll(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("tar", "-xf", imageTarball(), "-C", filepath.Join(dir, "rootfs")).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if config != "" {
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(config), 0o644)
+		}
+		os.WriteFile(filepath.Join(dir, "size"), []byte("2000000\n"), 0o644)
+	}
+	// An import an earlier mydocker was killed in: not an image.
+	os.MkdirAll(filepath.Join(root, "images", ".import-half-123", "rootfs"), 0o755)
+	out := mustRun(t, "--root", root, "images")
+	for _, name := range []string{"old", "older"} {
+		if !regexp.MustCompile(`\n` + name + ` +latest +[0-9a-f]{12} `).MatchString(out) {
+			t.Errorf("the earlier store's image %s is not listed:\n%s", name, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "images")); err == nil {
+		t.Error("the earlier store's directory is still there after its images were taken over")
+	}
+	if got := mustRun(t, "--root", root, "run", "old"); got != "old kept\n" {
+		t.Errorf("run of the earlier store's image, with its CMD and ENV: %q", got)
+	}
+	if n := len(storeLayers(t, root)); n != 1 {
+		t.Errorf("%d layers for two earlier images of the same files, want 1", n)
 	}
 	checkStoreClean(t, root)
 }
