@@ -330,10 +330,14 @@ func (s *Store) store(a *archive, img loadedImage) ([]string, error) {
 	chains := ChainIDs(diffIDs)
 	staged := make([]*stagedLayer, len(diffIDs))
 	for i, p := range img.layers {
+		p = a.resolve(path.Clean(p))
+		if err := a.failed[p]; err != nil {
+			// What was read is checked, even if the store has the layer.
+			return nil, fmt.Errorf("layer %d (%s): %w", i+1, p, err)
+		}
 		if _, err := os.Stat(s.layerDir(chains[i])); err == nil {
 			continue // in the store already
 		}
-		p = a.resolve(path.Clean(p))
 		l, ok := a.layers[p]
 		switch {
 		case ok && l.held == nil:

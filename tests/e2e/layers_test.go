@@ -478,6 +478,27 @@ func TestImagesShareTheirBase(t *testing.T) {
 	if out := mustRun(t, "--root", root, "run", "share-b", "sh", "-c", "cat /b; test -e /a || echo no-a"); out != "b\nno-a\n" {
 		t.Errorf("share-b's files: %q", out)
 	}
+	// A layer the store has is not unpacked again from a file: an
+	// archive whose base blob is garbage loads, since the base is never
+	// read. From standard input, which cannot be read twice, every blob
+	// is read, and the garbage is found.
+	c := testImage{layers: [][]byte{base, makeLayer(t, []layerEntry{{name: "c", typ: tar.TypeReg, body: "c\n"}})}, tag: "share-c"}
+	entries := archiveOf(t, "docker25", false, c)
+	for i, e := range entries {
+		if strings.HasSuffix(e.name, sha256hex(base)) {
+			entries[i].data = bytes.Repeat([]byte("garbage!"), len(base)/8)
+		}
+	}
+	damaged := writeArchive(t, t.TempDir(), entries)
+	data, err := os.ReadFile(damaged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectFailure(t, run(t, bytes.NewReader(data), "--root", root, "load"), 125, "corrupt") // a pipe
+	if r := run(t, nil, "--root", root, "load", "-i", damaged); r.status != 0 || r.stdout != "Loaded image: share-c:latest\n" {
+		t.Errorf("load of an archive whose base the store has: %d %q %q; want the base skipped, not read", r.status, r.stdout, r.stderr)
+	}
+	mustRun(t, "--root", root, "rmi", "share-c")
 	mustRun(t, "--root", root, "rmi", "share-a")
 	if n := len(storeLayers(t, root)); n != 2 {
 		t.Errorf("after rmi share-a: %d layers, want 2 (the base, share-b's top)", n)

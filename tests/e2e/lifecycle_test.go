@@ -380,7 +380,7 @@ func TestInspect(t *testing.T) {
 		t.Errorf("HostConfig: %+v", c.HostConfig)
 	}
 	r := run(t, nil, "inspect", "insp", "no-such")
-	if r.status != 1 || !strings.Contains(r.stderr, "no such container: no-such") || !strings.Contains(r.stdout, id) {
+	if r.status != 1 || !strings.Contains(r.stderr, "no such container or image: no-such") || !strings.Contains(r.stdout, id) {
 		t.Errorf("inspect of one known and one unknown: %d %q", r.status, r.stderr)
 	}
 }
