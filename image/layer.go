@@ -2,7 +2,6 @@ package image
 
 import (
 	"archive/tar"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -17,8 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vbatts/tar-split/tar/asm"
-	"github.com/vbatts/tar-split/tar/storage"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,7 +27,7 @@ import (
 
 // stagedLayer is a layer unpacked into tmp/, not yet in layers/.
 type stagedLayer struct {
-	dir     string // tmp/NAME: diff/, diff-id, size, tar-size, tar-split.json.gz
+	dir     string // tmp/NAME: diff/, diff-id, size, tar-size, tar-split.gz
 	held    *os.File
 	DiffID  string // sha256 of its uncompressed tar
 	Size    int64  // bytes of its files
@@ -60,7 +57,7 @@ func (h *hashCounter) digest() string { return "sha256:" + hex.EncodeToString(h.
 
 // unpackLayer reads one layer's tar (plain or gzip) into tmp/. Its DiffID
 // is the sha256 of the uncompressed tar, all of it (the end-of-archive
-// blocks too). The tar's headers are kept (tar-split), so that save can
+// blocks too). The tar's headers are kept (tarsplit.go), so that save can
 // write the very same tar again from the layer's files, as docker does:
 // the DiffID in the image's config stays true.
 func (s *Store) unpackLayer(r io.Reader, flat bool) (_ *stagedLayer, err error) {
@@ -82,30 +79,22 @@ func (s *Store) unpackLayer(r io.Reader, flat bool) (_ *stagedLayer, err error) 
 		return nil, fmt.Errorf("corrupt archive: %w", err)
 	}
 	sum := newHashCounter()
-	split, err := os.Create(filepath.Join(dir, "tar-split.json.gz"))
+	record, err := os.Create(filepath.Join(dir, splitFile))
 	if err != nil {
 		return nil, err
 	}
-	defer split.Close()
-	zw := gzip.NewWriter(split)
-	stream, done, err := asm.NewInputTarStreamWithDone(io.TeeReader(plain, sum), storage.NewJSONPacker(zw), storage.NewDiscardFilePutter())
-	if err != nil {
-		return nil, err
-	}
-	defer stream.Close()
-	l.Size, err = unpackTar(stream, filepath.Join(dir, "diff"), flat)
+	defer record.Close()
+	split := newTarSplit(io.TeeReader(plain, sum), record)
+	l.Size, err = unpackTar(split, filepath.Join(dir, "diff"), flat, split)
 	if err != nil {
 		return nil, err
 	}
 	// The rest of the stream (the end-of-archive blocks, padding) is part
 	// of the tar the DiffID is the digest of.
-	if _, err := io.Copy(io.Discard, stream); err != nil {
+	if _, err := io.Copy(io.Discard, split); err != nil {
 		return nil, fmt.Errorf("corrupt archive: %w", err)
 	}
-	if err := <-done; err != nil {
-		return nil, fmt.Errorf("corrupt archive: %w", err)
-	}
-	if err := zw.Close(); err != nil {
+	if err := split.close(); err != nil {
 		return nil, err
 	}
 	l.DiffID, l.TarSize = sum.digest(), sum.n
@@ -290,50 +279,35 @@ func isOpaque(path string) bool {
 }
 
 // writeLayerTar writes the layer chain's tar again, byte for byte as it
-// was unpacked: its headers from tar-split.json.gz, its files' contents
-// from diff/ (read inside it, never through a link that leads out), each
-// checked against the checksum tar-split recorded.
+// was unpacked: its headers from its record (tarsplit.go), its files'
+// contents from diff/, read inside it, never through a link that leads
+// out.
 func (s *Store) writeLayerTar(w io.Writer, chain string) error {
 	dir := s.layerDir(chain)
-	f, err := os.Open(filepath.Join(dir, "tar-split.json.gz"))
+	f, err := os.Open(filepath.Join(dir, splitFile))
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", shortID(chain), err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("layer %s: tar-split: %w", shortID(chain), err)
-	}
 	root, err := os.OpenRoot(filepath.Join(dir, "diff"))
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", shortID(chain), err)
 	}
 	defer root.Close()
-	getter := rootFileGetter{root}
-	if err := asm.WriteOutputTarStream(getter, storage.NewJSONUnpacker(zr), w); err != nil {
+	open := func(name string) (*os.File, error) {
+		f, err := root.Open(name)
+		if isEscape(err) {
+			var resolved string
+			if resolved, err = resolveIn(root, name); err == nil {
+				f, err = root.Open(resolved)
+			}
+		}
+		return f, err
+	}
+	if err := joinTar(w, f, open); err != nil {
 		return fmt.Errorf("layer %s: %w", shortID(chain), err)
 	}
 	return nil
-}
-
-// rootFileGetter opens a layer's files by their names in its tar, inside
-// the layer: a parent that is a link leading out is followed inside it,
-// as unpacking did.
-type rootFileGetter struct{ root *os.Root }
-
-func (g rootFileGetter) Get(name string) (io.ReadCloser, error) {
-	clean, err := entryName(name)
-	if err != nil {
-		return nil, err
-	}
-	f, err := g.root.Open(clean)
-	if isEscape(err) {
-		var resolved string
-		if resolved, err = resolveIn(g.root, clean); err == nil {
-			f, err = g.root.Open(resolved)
-		}
-	}
-	return f, err
 }
 
 // layerSizes reads a layer's size files: its files' bytes, its tar's.

@@ -1,7 +1,7 @@
 package image
 
 import (
-	"compress/gzip"
+	"archive/tar"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,14 +9,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/vbatts/tar-split/tar/asm"
-	"github.com/vbatts/tar-split/tar/storage"
 )
 
 // Stores written before layers kept each image flat, under ROOT/images:
@@ -31,7 +29,7 @@ import (
 // the store, and each step can be killed and taken up again:
 //
 //  1. images/NAME/layer/ is made beside rootfs/: diff-id, size and
-//     tar-split.json.gz, from a tar of rootfs/ that is hashed, not kept;
+//     tar-split.gz, from a tar of rootfs/ that is hashed, not kept;
 //  2. rootfs/ is renamed to layer/diff/;
 //  3. the config is written (its bytes follow from what images/NAME
 //     holds, so a step taken again writes the same image ID);
@@ -89,7 +87,7 @@ func (s *Store) migrateImage(name, dir string) error {
 		if err := os.Mkdir(tmp, 0o755); err != nil {
 			return err
 		}
-		diffID, tarSize, err := recordLayer(filepath.Join(dir, "rootfs"), filepath.Join(tmp, "tar-split.json.gz"))
+		diffID, tarSize, err := recordLayer(filepath.Join(dir, "rootfs"), filepath.Join(tmp, splitFile))
 		if err != nil {
 			return err
 		}
@@ -185,26 +183,44 @@ func (s *Store) migrateImage(name, dir string) error {
 }
 
 // recordLayer is the DiffID and tar size of the tar of dir's files, and
-// its tar-split record at split, for save.
+// its record at split (tarsplit.go), for save.
 func recordLayer(dir, split string) (string, int64, error) {
 	f, err := os.Create(split)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
-	zw := gzipWriter(f)
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(layerTar(pw, dir, nil)) }()
+	defer pr.Close()
 	sum := newHashCounter()
-	stream, err := asm.NewInputTarStream(io.TeeReader(pr, sum), storage.NewJSONPacker(zw), storage.NewDiscardFilePutter())
-	if err != nil {
+	rec := newTarSplit(io.TeeReader(pr, sum), f)
+	tr := tar.NewReader(rec)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", 0, err
+		}
+		if err := rec.segment(); err != nil {
+			return "", 0, err
+		}
+		if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
+			err := rec.file(hdr.Name, hdr.Size, func() (string, int64, error) {
+				n, err := io.Copy(io.Discard, tr)
+				return path.Clean(hdr.Name), n, err
+			})
+			if err != nil {
+				return "", 0, err
+			}
+		}
+	}
+	if _, err := io.Copy(io.Discard, rec); err != nil {
 		return "", 0, err
 	}
-	if _, err := io.Copy(io.Discard, stream); err != nil {
-		pr.CloseWithError(err)
-		return "", 0, err
-	}
-	if err := zw.Close(); err != nil {
+	if err := rec.close(); err != nil {
 		return "", 0, err
 	}
 	return sum.digest(), sum.n, nil
@@ -219,7 +235,5 @@ func lockHeld(path string) bool {
 	defer f.Close()
 	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil
 }
-
-func gzipWriter(w io.Writer) *gzip.Writer { return gzip.NewWriter(w) }
 
 func goarch() string { return runtime.GOARCH }

@@ -14,7 +14,7 @@
 //	layers/HEX/parent        the ChainID of the layer below (none for the bottom one)
 //	layers/HEX/link          its short name in l/
 //	layers/HEX/size          bytes of its files; tar-size, bytes of its tar
-//	layers/HEX/tar-split.json.gz  the tar's headers, to write it again byte for byte (save)
+//	layers/HEX/tar-split.gz  the tar's headers, to write it again byte for byte (save)
 //	l/NAME -> ../layers/HEX/diff  short names, so that 500 layers fit in one mount option
 //	tmp/                     layers being unpacked (held with flock while they are)
 //	.lock                    held while the store changes

@@ -46,7 +46,9 @@ func decompressed(r io.Reader) (io.Reader, error) {
 // unpackTar writes the tar r under dir, whiteouts turned into overlayfs's,
 // and returns the bytes of the files written. flat is import's case: a
 // root filesystem, which must not be an image archive.
-func unpackTar(r io.Reader, dir string, flat bool) (int64, error) {
+// split, when set, is the stream r reads from, recording the tar (the
+// contents of each file are where the file is written).
+func unpackTar(r io.Reader, dir string, flat bool, split *tarSplit) (int64, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return 0, err
@@ -72,17 +74,36 @@ func unpackTar(r io.Reader, dir string, flat bool) (int64, error) {
 			return 0, err
 		}
 		seen.note(name)
+		if split != nil {
+			if err := split.segment(); err != nil {
+				return 0, err
+			}
+		}
 		if name == "." {
 			continue
 		}
-		n, err := writeEntry(root, name, hdr, tr)
-		if isEscape(err) {
-			// A parent is a symbolic link that leads out (/lib ->
-			// /usr/lib is usual): it is followed inside the layer, as
-			// chroot would, never outside.
-			if resolved, rerr := resolveIn(root, name); rerr == nil && resolved != name {
-				n, err = writeEntry(root, resolved, hdr, tr)
+		write := func() (string, int64, error) {
+			n, err := writeEntry(root, name, hdr, tr)
+			if isEscape(err) {
+				// A parent is a symbolic link that leads out (/lib ->
+				// /usr/lib is usual): it is followed inside the layer,
+				// as chroot would, never outside.
+				if resolved, rerr := resolveIn(root, name); rerr == nil && resolved != name {
+					n, err = writeEntry(root, resolved, hdr, tr)
+					return resolved, n, err
+				}
 			}
+			return name, n, err
+		}
+		var n int64
+		if split != nil && (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA) && hdr.Size > 0 {
+			err = split.file(hdr.Name, hdr.Size, func() (string, int64, error) {
+				written, m, err := write()
+				n = m
+				return written, m, err
+			})
+		} else {
+			_, n, err = write()
 		}
 		if err != nil {
 			return 0, err
