@@ -61,7 +61,7 @@ func (h *hashCounter) digest() string { return "sha256:" + hex.EncodeToString(h.
 // write the very same tar again from the layer's files, as docker does:
 // the DiffID in the image's config stays true.
 func (s *Store) unpackLayer(r io.Reader, flat bool) (_ *stagedLayer, err error) {
-	dir, held, err := s.newStaging("layer")
+	dir, held, err := s.newStaging("layer", false)
 	if err != nil {
 		return nil, err
 	}

@@ -504,7 +504,7 @@ func (s *Store) removeUnusedLayers() error {
 		}
 		// Renamed out of layers/ first: a layer is there whole or not at
 		// all, even if this removal is killed half-way.
-		trash, held, err := s.newStaging("remove")
+		trash, held, err := s.newStaging("remove", true)
 		if err != nil {
 			return err
 		}
@@ -533,10 +533,19 @@ func removeAll(path string) error { return os.RemoveAll(path) }
 // newStaging makes a directory in tmp/ for a layer being unpacked ("layer")
 // or removed ("remove"), held: made under a ".new-" name, locked, and only
 // then renamed to the name removeDeadStaging looks at (a rename keeps the
-// lock). Who removes it: its maker, on success (a rename into layers/) or
-// failure; if its maker is killed, the next command that changes the store
-// (removeDeadStaging).
-func (s *Store) newStaging(kind string) (string, *os.File, error) {
+// lock), all under the store's lock (locked says the caller holds it), so
+// that a ".new-" directory the next holder of the lock sees is a dead
+// maker's. Who removes it: its maker, on success (a rename into layers/)
+// or failure; if its maker is killed, the next command that changes the
+// store (removeDeadStaging).
+func (s *Store) newStaging(kind string, locked bool) (string, *os.File, error) {
+	if !locked {
+		unlock, err := s.lock()
+		if err != nil {
+			return "", nil, err
+		}
+		defer unlock()
+	}
 	tmp := s.path("tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return "", nil, fmt.Errorf("staging directory: %w", err)
@@ -565,15 +574,14 @@ func (s *Store) newStaging(kind string) (string, *os.File, error) {
 
 // removeDeadStaging removes what imports, loads, commits and rmi's killed
 // with SIGKILL left in tmp/: directories nobody holds, and ".new-" ones
-// older than a minute (killed in the instant before they held theirs).
+// (killed in the instant before they held theirs: newStaging makes them
+// under the lock the caller holds now).
 func (s *Store) removeDeadStaging() {
 	entries, _ := os.ReadDir(s.path("tmp"))
 	for _, e := range entries {
 		path := s.path("tmp", e.Name())
 		if strings.HasPrefix(e.Name(), ".new-") {
-			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
-				os.RemoveAll(path)
-			}
+			os.RemoveAll(path)
 			continue
 		}
 		f, err := os.Open(path)

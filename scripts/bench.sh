@@ -6,14 +6,16 @@
 #   1. host filesystem: `mydocker run /bin/true` vs unshare and bwrap with the
 #      same namespaces (UTS, PID, mount, net, IPC) and a fresh /proc;
 #   2. image: `mydocker run busybox /bin/true` (overlay, pivot_root, /dev)
-#      vs crun and runc on an OCI bundle of the same busybox rootfs;
+#      vs crun and runc on an OCI bundle of the same busybox rootfs, and the
+#      same files as a 3-layer image;
 #   3. image mode on a busy disk: 100 runs while a writer of the bench's
 #      own dirties 16 MB every 100 ms, next to 100 on the quiet disk, and
 #      crun's alike;
 #   4. N containers started at once (N = 1, 10, 50, 100), wall time;
 #   5. lifecycle: exec into a running container (next to nsenter -a and
 #      runc exec), and run -d + rm -f (next to a foreground run);
-#   6. peak RSS (GNU time's %M: the largest of the process and its children).
+#   6. load of a 5-layer, 100 MB archive, next to tar -x of it;
+#   7. peak RSS (GNU time's %M: the largest of the process and its children).
 #
 # Each comparison runs in ROUNDS rounds (hyperfine on all its commands, one
 # after the other), merged: the machine's slower and faster minutes weigh on
@@ -61,6 +63,14 @@ CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/barereexec" ./scripts
 bare="$out/barereexec /bin/true"
 root=$out/root
 "$md" --root "$root" import busybox.tar busybox >/dev/null
+# busybox3: the same files as three layers (busybox and two commits of a
+# container that changed nothing), to see what stacking layers costs.
+layered() { # IMAGE NEW: a layer more, committed from a running container
+  local id; id=$("$md" --root "$root" run -d "$1" sleep 100000)
+  "$md" --root "$root" commit "$id" "$2" >/dev/null
+  "$md" --root "$root" rm -f "$id" >/dev/null
+}
+layered busybox busybox2 && layered busybox2 busybox3
 # An OCI bundle with the same rootfs, running /bin/true without a terminal.
 mkdir -p "$out/bundle/rootfs"
 tar -C "$out/bundle/rootfs" -xf busybox.tar
@@ -93,14 +103,14 @@ PY
   rm -f "$1".*
 }
 
-echo "bench: 1/6 host filesystem ($runs runs each)" >&2
+echo "bench: 1/7 host filesystem ($runs runs each)" >&2
 hf "$out/host.json" "$runs" 4 -N \
   -n "mydocker run /bin/true" "$md run /bin/true" \
   -n "unshare -fpmuin --mount-proc" "$ns_unshare" \
   -n "bwrap (same namespaces)" "$ns_bwrap" \
   -n "bare Go re-exec (yardstick)" "$bare"
 
-echo "bench: 2/6 image mode ($runs runs each)" >&2
+echo "bench: 2/7 image mode ($runs runs each)" >&2
 # crun refuses this host's hybrid cgroup layout (v1 plus an empty cgroup2 at
 # /sys/fs/cgroup/unified): all three run in a mount namespace of their own
 # where that mount is gone, so they see the same host.
@@ -109,12 +119,13 @@ unshare -m --propagation private sh -c '
   for k in $(seq "$3"); do
     hyperfine -N --warmup 4 --style none --runs $(( ($0 + $3 - 1) / $3 )) --export-json "$1/image.json.$k" \
       -n "mydocker run busybox /bin/true" "$2 --root $1/root run busybox /bin/true" \
+      -n "mydocker run busybox3 /bin/true (3 layers)" "$2 --root $1/root run busybox3 /bin/true" \
       -n "crun run (same rootfs)" "crun run -b $1/bundle bench-crun" \
       -n "runc run (same rootfs)" "runc run -b $1/bundle bench-runc" || exit 1
   done' "$runs" "$out" "$md" "$rounds" >/dev/null
 merge "$out/image.json"
 
-echo "bench: 3/6 image mode on a busy disk (100 runs each)" >&2
+echo "bench: 3/7 image mode on a busy disk (100 runs each)" >&2
 # A container's layer is on the same disk as the writer's file. Without
 # overlayfs's volatile option, each container's end would sync the whole
 # file system, the writer's dirty pages included. Quiet and busy runs
@@ -140,7 +151,7 @@ unshare -m --propagation private sh -c '
 merge "$out/quiet.json"
 merge "$out/busy.json"
 
-echo "bench: 4/6 N at once" >&2
+echo "bench: 4/7 N at once" >&2
 for n in 1 10 50 100; do
   r=$(( n >= 50 ? 20 : 50 ))
   many() { echo "sh -c 'for i in \$(seq $n); do $1 & done; wait'"; }
@@ -151,7 +162,7 @@ for n in 1 10 50 100; do
     -n "bare Go re-exec x$n" "$(many "$bare")" >/dev/null
 done
 
-echo "bench: 5/6 lifecycle: run -d + rm -f, exec" >&2
+echo "bench: 5/7 lifecycle: run -d + rm -f, exec" >&2
 # exec into one running container, next to nsenter(1) entering the same
 # namespaces (no cgroup, no confinement: the floor), and the foreground
 # run for scale.
@@ -181,7 +192,28 @@ unshare -m --propagation private sh -c '
   exit $status' "$runs" "$out" "$rounds" >/dev/null
 merge "$out/runc-exec.json"
 
-echo "bench: 6/6 peak RSS" >&2
+echo "bench: 6/7 load of a 5-layer, 100 MB archive (10 runs each)" >&2
+# busybox and four layers of 25 MB each over it, saved; loaded into a store
+# of its own that has none of it (each run removes the image first), next
+# to tar -x of the same archive: the floor, since load hashes every layer
+# and turns its whiteouts into overlayfs's while it unpacks.
+big=busybox
+for i in 1 2 3 4; do
+  id=$("$md" --root "$root" run -d "$big" sh -c "head -c 25000000 /dev/urandom > /layer$i; sleep 100000")
+  until "$md" --root "$root" exec "$id" sh -c "test \$(wc -c < /layer$i) = 25000000" 2>/dev/null; do sleep 0.1; done
+  "$md" --root "$root" commit "$id" "big$i" >/dev/null
+  "$md" --root "$root" rm -f "$id" >/dev/null
+  big=big$i
+done
+"$md" --root "$root" save -o "$out/big.tar" big4
+"$md" --root "$root" rmi big4 big3 big2 big1 >/dev/null
+hf "$out/load.json" 10 1 \
+  --prepare "$md --root $out/loadroot rmi big4 >/dev/null 2>&1; rm -rf $out/untar; mkdir -p $out/untar" \
+  -n "mydocker load -i (5 layers, $(( $(stat -c %s "$out/big.tar") / 1000000 )) MB)" "$md --root $out/loadroot load -q -i $out/big.tar" \
+  -n "tar -xf (the same archive)" "tar -xf $out/big.tar -C $out/untar"
+rm -rf "$out/big.tar" "$out/untar" "$out/loadroot"
+
+echo "bench: 7/7 peak RSS" >&2
 rss() { # median of 21 runs of GNU time's %M, in KiB
   for _ in $(seq 21); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
 }
@@ -219,8 +251,9 @@ for r in json.load(open(f"{out}/runc-exec.json"))["results"]:
     print(f"| {r['command']} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} | {r['median']/nsenter:.2f}x |  |")
 for n in (1, 10, 50, 100):
     rows(f"{out}/many-{n}.json", "unshare")
+rows(f"{out}/load.json", "tar")
 print()
-print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows), to nsenter (lifecycle rows).")
+print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows), to nsenter (lifecycle rows), to tar (load).")
 print()
 def pct(times, p):
     times = sorted(times)

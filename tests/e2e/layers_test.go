@@ -704,3 +704,43 @@ func TestStoreOfAnEarlierMydocker(t *testing.T) {
 	}
 	checkStoreClean(t, root)
 }
+
+// TestLoadedImageConfig: a loaded image's own config is run as docker
+// runs it: Entrypoint + Cmd, Env (unless -e sets the key), WorkingDir,
+// User (unless -u), and kept in inspect (Labels, ExposedPorts).
+func TestLoadedImageConfig(t *testing.T) {
+	img := testImage{layers: [][]byte{busyboxLayer(t)}, tag: "configured:1", config: map[string]any{
+		"Entrypoint": []string{"sh", "-c", `echo "$0 $* in $PWD as $(id -u) with $MODE"`}, "Cmd": []string{"default"},
+		"Env": []string{"PATH=/bin", "MODE=image"}, "WorkingDir": "/srv/app", "User": "nobody",
+		"Labels": map[string]string{"team": "tests"}, "ExposedPorts": map[string]any{"8080/tcp": map[string]any{}}, "StopSignal": "SIGUSR1",
+	}}
+	root := layerRoot(t)
+	mustRun(t, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "oci", true, img)))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"configured:1"}, "default  in /srv/app as 65534 with image\n"},
+		{[]string{"-e", "MODE=given", "-w", "/tmp", "-u", "0", "configured:1", "a", "b"}, "a b in /tmp as 0 with given\n"},
+		{[]string{"--entrypoint", "echo", "configured:1", "plain"}, "plain\n"},
+	} {
+		if out := mustRun(t, append([]string{"--root", root, "run"}, tc.args...)...); out != tc.want {
+			t.Errorf("run %q: %q, want %q", tc.args, out, tc.want)
+		}
+	}
+	out := mustRun(t, "--root", root, "inspect", "configured:1")
+	for _, want := range []string{`"team": "tests"`, `"8080/tcp": {}`, `"StopSignal": "SIGUSR1"`, `"RepoTags": [
+            "configured:1"
+        ]`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect of the image has no %s:\n%s", want, out)
+		}
+	}
+	// save to a terminal is refused; load from one too.
+	for _, args := range [][]string{{"--root", root, "save", "configured:1"}, {"--root", root, "load"}} {
+		s := startSession(t, 24, 80, args...)
+		if status := s.wait(); status != 125 || !strings.Contains(s.output(), "terminal") {
+			t.Errorf("%q on a terminal: status %d, %q; want 125, refused", args, status, s.output())
+		}
+	}
+}
