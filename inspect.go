@@ -66,9 +66,10 @@ func inspectOne(ref, kind string) (any, error) {
 			return nil, err
 		}
 	}
-	img, ierr := image.NewStore(storeRoot).Resolve(ref)
+	store := image.NewStore(storeRoot)
+	img, ierr := store.Resolve(ref)
 	if ierr == nil {
-		return inspectImageJSON(img), nil
+		return inspectImageJSON(store.WithSize(img)), nil
 	}
 	if kind == "image" || !errors.Is(ierr, image.ErrNotFound) {
 		return nil, ierr

@@ -7,6 +7,7 @@ import (
 	"github.com/mydocker/mydocker/image"
 	"github.com/mydocker/mydocker/terminal"
 	"github.com/urfave/cli"
+	"golang.org/x/sys/unix"
 )
 
 var saveCommand = cli.Command{
@@ -26,8 +27,10 @@ var saveCommand = cli.Command{
 }
 
 // saveImages is `mydocker save`. With -o the archive is written beside
-// FILE under a temporary name and renamed to it once whole: an interrupted
-// save leaves no half archive that looks like one.
+// FILE under a temporary name (.FILE.saving-*) and renamed to it once
+// whole: an interrupted save leaves no half archive that looks like one;
+// a signal removes the temporary file, and after SIGKILL the next save to
+// FILE does.
 func saveImages(refs []string, file string) error {
 	store := image.NewStore(storeRoot)
 	if file == "" {
@@ -44,11 +47,19 @@ func saveImages(refs []string, file string) error {
 			return usageErrorf("save: %v", err)
 		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".")
+	removeDeadSaves(file)
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".saving-")
 	if err != nil {
 		return usageErrorf("save: %v", err)
 	}
 	tmp := f.Name()
+	// Held while this save lives: a save to the same FILE after a SIGKILL
+	// removes the temporary file nobody holds (removeDeadSaves).
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return usageErrorf("save: %v", err)
+	}
 	interrupted, stop := cancelOnSignal(store)
 	defer stop()
 	done := make(chan error, 1)
@@ -71,4 +82,20 @@ func saveImages(refs []string, file string) error {
 		return usageErrorf("save: %v", err)
 	}
 	return nil
+}
+
+// removeDeadSaves removes the temporary files of saves to file that were
+// killed (SIGKILL): those no live save holds.
+func removeDeadSaves(file string) {
+	found, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "."+filepath.Base(file)+".saving-*"))
+	for _, path := range found {
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			os.Remove(path)
+		}
+		f.Close()
+	}
 }

@@ -82,6 +82,7 @@ func TestImportGoodTarballPlainAndGzip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		store.WithSize(img)
 		rootfs := store.topLayer(img)
 		if link, _ := os.Readlink(filepath.Join(rootfs, "bin/sh")); link != "/bin/busybox" {
 			t.Errorf("%s: bin/sh -> %q", name, link)

@@ -35,7 +35,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -75,7 +74,7 @@ type Image struct {
 	Names   []string // its references, as the store keeps them (docker.io/library/busybox:latest)
 	Name    string   // how it was asked for (familiar), or its first name
 	Created time.Time
-	Size    int64 // bytes of its layers' files
+	Size    int64 // bytes of its layers' files (List, WithSize)
 	Config  Config
 	Layers  []string // ChainIDs, bottom first
 	DiffIDs []string
@@ -272,11 +271,6 @@ func (s *Store) get(id string, repos map[string]string) (*Image, error) {
 		img.Created = *img.parsed.Created
 	}
 	img.Layers = ChainIDs(img.DiffIDs)
-	for _, chain := range img.Layers {
-		data, _ := os.ReadFile(filepath.Join(s.layerDir(chain), "size"))
-		n, _ := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-		img.Size += n
-	}
 	for name, other := range repos {
 		if other == id {
 			img.Names = append(img.Names, name)
@@ -289,6 +283,17 @@ func (s *Store) get(id string, repos map[string]string) (*Image, error) {
 		img.Name = img.ShortID()
 	}
 	return img, nil
+}
+
+// WithSize fills in img.Size: the bytes of its layers' files (run, which
+// needs none of it, reads no layer's size).
+func (s *Store) WithSize(img *Image) *Image {
+	img.Size = 0
+	for _, chain := range img.Layers {
+		size, _ := s.layerSizes(chain)
+		img.Size += size
+	}
+	return img
 }
 
 // List returns every image, newest first, as docker lists them.
@@ -316,7 +321,7 @@ func (s *Store) List() ([]*Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		images = append(images, img)
+		images = append(images, s.WithSize(img))
 	}
 	sort.SliceStable(images, func(i, j int) bool { return images[i].Created.After(images[j].Created) })
 	return images, nil

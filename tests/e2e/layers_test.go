@@ -403,7 +403,25 @@ func TestSaveAndLoadAgain(t *testing.T) {
 	mustRun(t, "--root", first, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "docker24", false, img)))
 	mustRun(t, "--root", first, "tag", "roundtrip:1", "localhost:5000/team/roundtrip:2")
 	saved := filepath.Join(t.TempDir(), "saved.tar")
+	// What a save to the same file killed with SIGKILL left: removed; what
+	// a live one is writing: left alone.
+	dead := filepath.Join(filepath.Dir(saved), ".saved.tar.saving-1")
+	live := filepath.Join(filepath.Dir(saved), ".saved.tar.saving-2")
+	os.WriteFile(dead, []byte("half"), 0o600)
+	os.WriteFile(live, []byte("half"), 0o600)
+	held, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	unix.Flock(int(held.Fd()), unix.LOCK_EX)
 	mustRun(t, "--root", first, "save", "-o", saved, "roundtrip:1", "localhost:5000/team/roundtrip:2")
+	if _, err := os.Stat(dead); err == nil {
+		t.Error("a killed save's temporary file was left")
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Error("a live save's temporary file was removed")
+	}
 	idOf := func(root, name string) string {
 		return strings.TrimSpace(mustRun(t, "--root", root, "images", "-q", "--no-trunc", name))
 	}
