@@ -29,10 +29,8 @@ func (s *Store) Commit(base *Image, upper, ref string, cfg Config, skip []string
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(layerTar(pw, upper, skipped)) }()
-	var in io.Reader = s.withProgress(pr, "commit "+r.Familiar(), 0)
-	if s.Cancel != nil {
-		in = cancellable(in, s.Cancel)
-	}
+	// The pipe never goes quiet: layerTar writes until it is done.
+	in := s.cancellable(s.withProgress(pr, "commit "+r.Familiar(), 0), true)
 	layer, err := s.unpackLayer(in, false)
 	s.endProgress(err == nil)
 	pr.CloseWithError(io.ErrClosedPipe)

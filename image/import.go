@@ -41,10 +41,7 @@ func (s *Store) Import(tarball, ref string, cfg Config) (id string, err error) {
 	if err := s.beginChange(); err != nil {
 		return "", err
 	}
-	var in io.Reader = s.withProgress(f, "import "+r.Familiar(), total)
-	if s.Cancel != nil {
-		in = cancellable(in, s.Cancel)
-	}
+	in := s.cancellable(s.withProgress(f, "import "+r.Familiar(), total), total > 0)
 	layer, err := s.unpackLayer(in, true)
 	s.endProgress(err == nil)
 	if s.interrupted() {
@@ -165,9 +162,35 @@ func (s *Store) interrupted() bool {
 	}
 }
 
-// cancellable reads r until cancel is closed. r is read by a goroutine of
-// its own, so that a read blocked on a quiet pipe (import - with nothing
-// coming) does not keep the import from cleaning up.
+// cancellable reads r until s.Cancel is closed. A regular file's reads
+// never block: Cancel is looked at before each. Any other input is read by
+// a goroutine of its own, so that a read blocked on a quiet pipe (import -
+// with nothing coming) does not keep the import from cleaning up.
+func (s *Store) cancellable(r io.Reader, regular bool) io.Reader {
+	if s.Cancel == nil {
+		return r
+	}
+	if regular {
+		return checkedReader{r, s.Cancel}
+	}
+	return cancellable(r, s.Cancel)
+}
+
+// checkedReader reads r until cancel is closed.
+type checkedReader struct {
+	r      io.Reader
+	cancel <-chan struct{}
+}
+
+func (c checkedReader) Read(p []byte) (int, error) {
+	select {
+	case <-c.cancel:
+		return 0, ErrInterrupted
+	default:
+		return c.r.Read(p)
+	}
+}
+
 func cancellable(r io.Reader, cancel <-chan struct{}) io.Reader {
 	pr, pw := io.Pipe()
 	go func() {

@@ -42,10 +42,7 @@ func (s *Store) Load(in *os.File, label string) (lines []string, err error) {
 			return nil, fmt.Errorf("load: %w", err)
 		}
 	}
-	var r io.Reader = s.withProgress(in, "load "+label, total)
-	if s.Cancel != nil {
-		r = cancellable(r, s.Cancel)
-	}
+	r := s.cancellable(s.withProgress(in, "load "+label, total), total > 0)
 	err = s.readArchive(r, a)
 	s.endProgress(err == nil)
 	if s.interrupted() {
@@ -139,16 +136,26 @@ func (s *Store) readArchive(r io.Reader, a *archive) error {
 		case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b, len(head) == 1024:
 			// A layer (a tar, or a gzip one), or another blob: which,
 			// the manifest says at the end.
-			blob := newHashCounter()
-			l, err := s.unpackLayer(io.TeeReader(br, blob), false)
+			// The blob's digest: a plain tar's is its DiffID, which
+			// unpacking computes; a compressed one's is computed here.
+			var blob *hashCounter
+			var in io.Reader = br
+			if head[0] == 0x1f {
+				blob = newHashCounter()
+				in = io.TeeReader(br, blob)
+			}
+			l, err := s.unpackLayer(in, false)
 			if err == nil {
-				// Drain what the layer's tar did not cover, for the
-				// blob's digest.
-				_, err = io.Copy(io.Discard, io.TeeReader(br, blob))
+				// Drain what the layer's tar did not cover.
+				_, err = io.Copy(io.Discard, in)
 			}
 			if err == nil {
-				if want, ok := strings.CutPrefix(name, "blobs/sha256/"); ok && "sha256:"+want != blob.digest() {
-					err = fmt.Errorf("blob %s: its content's digest is %s: the archive is corrupt", name, blob.digest())
+				digest := l.DiffID
+				if blob != nil {
+					digest = blob.digest()
+				}
+				if want, ok := strings.CutPrefix(name, "blobs/sha256/"); ok && "sha256:"+want != digest {
+					err = fmt.Errorf("blob %s: its content's digest is %s: the archive is corrupt", name, digest)
 				}
 			}
 			if err != nil {

@@ -762,3 +762,50 @@ func TestLoadedImageConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestArchivesOfContainersImage: skopeo (containers/image, the library
+// podman load and podman save use) reads what save writes, as a docker
+// archive and as an OCI archive, checking every digest; and load reads
+// what skopeo writes in both forms.
+func TestArchivesOfContainersImage(t *testing.T) {
+	skopeo, err := exec.LookPath("skopeo")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but skopeo is missing (.ci/run installs it)")
+		}
+		t.Skip("skopeo is not installed (apt-get install skopeo)")
+	}
+	outside := "/mydocker-e2e-nowhere-" + fmt.Sprint(rand.Int63())
+	root := layerRoot(t)
+	mustRun(t, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "docker24", false, featureImage(t, "shared:1", outside))))
+	saved := filepath.Join(t.TempDir(), "saved.tar")
+	mustRun(t, "--root", root, "save", "-o", saved, "shared:1")
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.json")
+	os.WriteFile(policy, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`), 0o644)
+	sk := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(skopeo, append([]string{"--policy", policy}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("skopeo %q: %v\n%s", args, err, out)
+		}
+	}
+	// save's archive read as docker's and as an OCI archive, and written
+	// again by skopeo in both forms.
+	sk("copy", "docker-archive:"+saved, "docker-archive:"+filepath.Join(dir, "again-docker.tar")+":again:docker")
+	sk("copy", "oci-archive:"+saved+":shared:1", "oci-archive:"+filepath.Join(dir, "again-oci.tar")+":again-oci")
+	want := strings.TrimSpace(mustRun(t, "--root", root, "images", "-q", "--no-trunc", "shared:1"))
+	for _, tc := range []struct{ file, name string }{{"again-docker.tar", "again:docker"}, {"again-oci.tar", ""}} {
+		other := layerRoot(t)
+		r := run(t, nil, "--root", other, "load", "-i", filepath.Join(dir, tc.file))
+		if r.status != 0 {
+			t.Fatalf("load of skopeo's %s: %s", tc.file, r.stderr)
+		}
+		if got := strings.TrimSpace(mustRun(t, "--root", other, "images", "-q", "--no-trunc")); got != want {
+			t.Errorf("skopeo's %s loaded as image %q, want %q (the same config)", tc.file, got, want)
+		}
+		if out := mustRun(t, "--root", other, "run", want[7:19], "cat", "/top"); out != "top layer\n" {
+			t.Errorf("a container of skopeo's %s: %q", tc.file, out)
+		}
+	}
+}
