@@ -525,7 +525,11 @@ func TestImagesShareTheirBase(t *testing.T) {
 	if out := mustRun(t, "--root", root, "run", "share-b", "cat", "/b"); out != "b\n" {
 		t.Errorf("share-b after rmi share-a: %q", out)
 	}
-	mustRun(t, "--root", root, "rmi", "share-b")
+	// By an ID prefix, as docker takes one.
+	id := strings.TrimSpace(mustRun(t, "--root", root, "images", "-q", "share-b"))
+	if out := mustRun(t, "--root", root, "rmi", id[:5]); !strings.HasPrefix(out, "Untagged: share-b:latest\nDeleted: sha256:"+id) {
+		t.Errorf("rmi by an ID prefix: %q", out)
+	}
 	if left := storeLayers(t, root); len(left) != 0 {
 		t.Errorf("layers left after every image went: %q", left)
 	}
