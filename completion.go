@@ -30,6 +30,8 @@ var completionCommand = cli.Command{
 var completeArgs = map[string]string{
 	"run":     "images",
 	"rmi":     "images",
+	"save":    "images",
+	"tag":     "images",
 	"exec":    "containers",
 	"logs":    "containers",
 	"start":   "containers",
@@ -46,6 +48,7 @@ var completeFlagValues = map[string]string{
 	"--net": "networks", "-net": "networks", "--network": "networks",
 	"--log-level": "debug info warn error", "--log-format": "json text",
 	"--rootfs": "dirs", "--root": "dirs", "--env-file": "files",
+	"--input": "files", "--output": "files",
 }
 
 // flagWords lists a flag's spellings as typed: "time, t" is --time -t.
@@ -94,7 +97,7 @@ func writeBashCompletion(w io.Writer, app *cli.App) {
 # /etc/bash_completion.d/mydocker.
 __mydocker_words() {
     case "$1" in
-    images) mydocker images 2>/dev/null | awk 'NR > 1 {print $1}' ;;
+    images) mydocker images 2>/dev/null | awk 'NR > 1 && $1 != "<none>" {print $1; print $1 ":" $2}' ;;
     containers) mydocker ps -a 2>/dev/null | awk 'NR > 1 {print $1; print $NF}' ;;
     networks) mydocker network ls 2>/dev/null | awk 'NR > 1 {print $1}' ;;
     *) echo "$1" ;;
@@ -183,7 +186,7 @@ _mydocker() {
 		fmt.Fprintf(w, "    %s)\n        if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W %q -- \"$cur\"))\n", c.Name, strings.Join(flagWords(c.Flags), " "))
 		if what, ok := completeArgs[c.Name]; ok {
 			switch c.Name {
-			case "run", "commit", "exec", "logs", "import":
+			case "run", "commit", "exec", "logs", "import", "tag":
 				// Only the first argument: run's image (the rest is the
 				// command's), commit's container (then a new name)...
 				fmt.Fprintf(w, "        elif ((nargs == 0)); then __mydocker_complete %s\n", what)

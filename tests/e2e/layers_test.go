@@ -837,3 +837,52 @@ func needDebianPackage(t *testing.T, command, pkg string) string {
 }
 
 var packageOnce sync.Once
+
+// TestContainerKeepsItsImageWhenTheNameMoves: a container is made of an
+// image, not of a name: after the name goes to another image (a load of
+// the same name, as docker's), start runs it on its own image's layers,
+// and the image it was made of cannot be removed while it is kept.
+func TestContainerKeepsItsImageWhenTheNameMoves(t *testing.T) {
+	base := busyboxLayer(t)
+	first := testImage{layers: [][]byte{base, makeLayer(t, []layerEntry{{name: "which", typ: tar.TypeReg, body: "first\n"}})}, tag: "moving:1"}
+	second := testImage{layers: [][]byte{base, makeLayer(t, []layerEntry{{name: "which", typ: tar.TypeReg, body: "second\n"}})}, tag: "moving:1"}
+	root := layerRoot(t)
+	mustRun(t, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "oci", false, first)))
+	firstID := strings.TrimSpace(mustRun(t, "--root", root, "images", "-q", "--no-trunc", "moving:1"))
+	id := strings.TrimSpace(mustRun(t, "--root", root, "run", "-d", "--name", "keeper", "moving:1", "cat", "/which"))
+	t.Cleanup(func() { run(t, nil, "--root", root, "rm", "-f", id) })
+	waitStatusIn(t, root, id, `Exited \(0\)`)
+	r := run(t, nil, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "oci", false, second)))
+	if r.status != 0 || !strings.Contains(r.stdout, "The image moving:1 already exists, renaming the old one with ID "+firstID+" to empty string\n") {
+		t.Errorf("load of a name another image has: %d %q %q", r.status, r.stdout, r.stderr)
+	}
+	mustRun(t, "--root", root, "start", "keeper")
+	waitStatusIn(t, root, id, `Exited \(0\)`)
+	if out := mustRun(t, "--root", root, "logs", "keeper"); out != "first\nfirst\n" {
+		t.Errorf("the container's output, run and started again after its image's name moved: %q", out)
+	}
+	expectFailure(t, run(t, nil, "--root", root, "rmi", firstID[7:19]), 125, "in use by container keeper")
+	mustRun(t, "--root", root, "rm", id)
+	if out := mustRun(t, "--root", root, "rmi", firstID[7:19]); out != "Deleted: "+firstID+"\n" {
+		t.Errorf("rmi of the nameless image: %q", out)
+	}
+}
+
+// waitStatusIn waits (boundedly) until ps -a shows the container id of
+// the store root in a status matching pattern.
+func waitStatusIn(t *testing.T, root, id, pattern string) {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	var out string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, line := range strings.Split(mustRun(t, "--root", root, "ps", "-a"), "\n") {
+			if strings.HasPrefix(line, id[:12]) {
+				out = line
+				if re.MatchString(line) {
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("container %s never became %s: %q", id, pattern, out)
+}
