@@ -39,8 +39,8 @@ func TestBashCompletion(t *testing.T) {
 		want  string
 	}{
 		{[]string{"mydocker", "st"}, "start stop"},
-		{[]string{"mydocker", "run", "busy"}, "busybox"},
-		{[]string{"mydocker", "run", "-name", "x", "busy"}, "busybox"},
+		{[]string{"mydocker", "run", "busy"}, "busybox busybox:latest"}, // the repository, and with its tag
+		{[]string{"mydocker", "run", "-name", "x", "busy"}, "busybox busybox:latest"},
 		{[]string{"mydocker", "run", "busybox", "busy"}, ""}, // the command's own argument
 		{[]string{"mydocker", "exec", "compl-"}, "compl-web"},
 		{[]string{"mydocker", "rm", id[:6]}, id},
