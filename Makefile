@@ -10,8 +10,11 @@ TAGS    := urfave_cli_no_docs
 
 all: build
 
+# mydocker, and beside it mydocker-registry, the registry client its pull,
+# push and login run (kept out of mydocker: docs/registries.md).
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o mydocker .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o mydocker-registry ./cmd/mydocker-registry
 
 # The whole suite: formatting, vet, unit tests, end-to-end tests. The
 # end-to-end tests need root; for another user they skip (CI=true makes
@@ -59,4 +62,4 @@ demo: build
 	./scripts/book-demo.sh
 
 clean:
-	rm -rf mydocker busybox.tar debian.tar.gz .vm .bench .cache
+	rm -rf mydocker mydocker-registry busybox.tar debian.tar.gz .vm .bench .cache

@@ -19,7 +19,7 @@ var imagesCommand = cli.Command{
 	OnUsageError: usageError,
 	Flags: []cli.Flag{
 		cli.BoolFlag{Name: "quiet, q", Usage: "print image IDs only"},
-		cli.BoolFlag{Name: "digests", Usage: "show the repository digests (a pulled image's)"},
+		cli.BoolFlag{Name: "digests", Usage: "show the digest of the manifest each image was pulled by"},
 		cli.BoolFlag{Name: "no-trunc", Usage: "print whole image IDs"},
 	},
 	Action: func(ctx *cli.Context) error {
@@ -60,6 +60,14 @@ func listImages(out io.Writer, filter string, quiet, digests, noTrunc bool) erro
 			rows = append(rows, [2]string{r.FamiliarName(), r.Tag})
 		}
 		if len(rows) == 0 {
+			// Pulled by digest: the repository, no tag.
+			for _, d := range img.Digests {
+				if r, err := image.ParseReference(d); err == nil {
+					rows = append(rows, [2]string{r.FamiliarName(), "<none>"})
+				}
+			}
+		}
+		if len(rows) == 0 {
 			rows = append(rows, [2]string{"<none>", "<none>"})
 		}
 		for _, row := range rows {
@@ -75,12 +83,23 @@ func listImages(out io.Writer, filter string, quiet, digests, noTrunc bool) erro
 			}
 			line := row[0] + "\t" + row[1] + "\t"
 			if digests {
-				line += "<none>\t"
+				line += digestOf(img, row[0]) + "\t"
 			}
 			fmt.Fprintf(w, "%s%s\t%s\t%s\n", line, id, humanDuration(img.Created), image.HumanSize(img.Size))
 		}
 	}
 	return w.Flush()
+}
+
+// digestOf is the digest of the manifest img was pulled by from the
+// repository repo (familiar), or <none>.
+func digestOf(img *image.Image, repo string) string {
+	for _, d := range img.Digests {
+		if r, err := image.ParseReference(d); err == nil && r.FamiliarName() == repo {
+			return r.Digest
+		}
+	}
+	return "<none>"
 }
 
 // matches is docker images' REPOSITORY[:TAG] argument.

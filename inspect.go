@@ -83,6 +83,10 @@ func inspectImageJSON(img *image.Image) map[string]any {
 	for _, n := range img.Names {
 		tags = append(tags, image.FamiliarString(n))
 	}
+	digests := []string{}
+	for _, d := range img.Digests {
+		digests = append(digests, image.FamiliarString(d))
+	}
 	layers := img.DiffIDs
 	if layers == nil {
 		layers = []string{}
@@ -90,7 +94,7 @@ func inspectImageJSON(img *image.Image) map[string]any {
 	return map[string]any{
 		"Id":           img.ID,
 		"RepoTags":     tags,
-		"RepoDigests":  []string{},
+		"RepoDigests":  digests,
 		"Created":      img.Created.UTC().Format(time.RFC3339Nano),
 		"Size":         img.Size,
 		"Architecture": img.Architecture(),

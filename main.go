@@ -99,6 +99,10 @@ var appCommands = []cli.Command{
 	importCommand,
 	loadCommand,
 	saveCommand,
+	pullCommand,
+	pushCommand,
+	loginCommand,
+	logoutCommand,
 	tagCommand,
 	imagesCommand,
 	rmiCommand,
@@ -142,7 +146,7 @@ func setUpLogging(ctx *cli.Context) error {
 	}
 	logArgs = []string{"--log-level=" + level.String(), "--log-format=" + ctx.GlobalString("log-format")}
 	if name := ctx.Args().First(); os.Geteuid() != 0 && needsRoot(name) && !asksForHelp(ctx.Args()) {
-		if name == "import" || name == "load" || name == "save" || name == "tag" || name == "images" || name == "rmi" {
+		if name == "import" || name == "load" || name == "save" || name == "tag" || name == "images" || name == "rmi" || name == "pull" || name == "push" {
 			return usageErrorf("%s in %s needs root privileges (try sudo, or --root DIR)", name, storeRoot)
 		}
 		return usageErrorf("%s needs root privileges (try sudo)", name)
@@ -156,9 +160,9 @@ func setUpLogging(ctx *cli.Context) error {
 // completion and help are for anyone.
 func needsRoot(command string) bool {
 	switch command {
-	case "", "check", "completion", "help", "h":
-		return false
-	case "import", "load", "save", "tag", "images", "rmi":
+	case "", "check", "completion", "help", "h", "login", "logout":
+		return false // login and logout keep the user's own credentials
+	case "import", "load", "save", "tag", "images", "rmi", "pull", "push":
 		return storeRoot == image.DefaultRoot
 	}
 	for _, c := range appCommands {

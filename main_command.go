@@ -57,6 +57,9 @@ var runCommand = cli.Command{
 		cli.StringFlag{Name: "workdir, w", Usage: "the command's working directory (absolute; default: the caller's, or / in an image)"},
 		cli.StringFlag{Name: "user, u", Usage: "run as USER[:GROUP], names or numeric IDs, from the container's /etc/passwd and /etc/group (default: the image's USER)"},
 		cli.StringFlag{Name: "entrypoint", Usage: "the program to run instead of the image's ENTRYPOINT; its CMD is dropped too ('' resets it)"},
+		cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image from its registry: `missing` (when the store has none of that name), always, or never"},
+		cli.StringFlag{Name: "platform", Usage: "with a pull, the image for `OS/ARCH[/VARIANT]`"},
+		insecureFlag,
 		cli.StringSliceFlag{Name: "volume, v", Usage: "bind-mount HOST:CONTAINER[:ro] (repeatable; image or --rootfs only)"},
 		cli.StringFlag{Name: "rootfs", Usage: "run in this root filesystem directory, as it is"},
 		cli.BoolFlag{Name: "read-only", Usage: "make the container's root read-only (image or --rootfs only)"},
@@ -128,7 +131,21 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 			}
 		}
 		store := image.NewStore(storeRoot)
+		pull := ctx.String("pull")
+		if pull != "missing" && pull != "always" && pull != "never" {
+			return runOptions{}, usageErrorf("invalid --pull %q: use missing, always or never", pull)
+		}
 		img, err := store.Resolve(ref)
+		if pullable(ref) && opts.monitorReport == nil && (pull == "always" || pull == "missing" && errors.Is(err, image.ErrNotFound)) {
+			// docker's: the image comes from its registry, then runs.
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", image.FamiliarString(ref))
+			}
+			if perr := pullForRun(ref, ctx.String("platform"), ctx.StringSlice("insecure-registry")); perr != nil {
+				return runOptions{}, perr
+			}
+			img, err = store.Resolve(ref)
+		}
 		if errors.Is(err, image.ErrNotFound) {
 			return runOptions{}, usageErrorf("%s", noImageMessage(opts.image))
 		}
@@ -330,6 +347,18 @@ var importCommand = cli.Command{
 	},
 }
 
+// pullable reports whether ref names an image a registry may have: a
+// reference with a tag or a digest, not an image ID.
+func pullable(ref string) bool {
+	r, err := image.ParseReference(ref)
+	if err != nil {
+		return false
+	}
+	hex := strings.TrimPrefix(ref, "sha256:")
+	isID := len(hex) >= 12 && strings.Trim(hex, "0123456789abcdef") == ""
+	return !isID && (r.Tag != "" || r.Digest != "")
+}
+
 // isHostPath: run's first argument is a command on the host's files when
 // it is a path, absolute or relative to the working directory as a shell
 // writes one (./prog, ../bin/prog); anything else is an image reference.
@@ -344,8 +373,17 @@ func noImageMessage(name string) string {
 	if strings.Contains(name, "/") {
 		return msg + "; a command on the host's files is a path: /bin/ls, ./prog)"
 	}
-	if path, err := exec.LookPath(name); err == nil && filepath.IsAbs(path) {
-		return msg + ", or give a path to run the host's program: " + path + ")"
+	if hint := hostProgramHint(name); hint != "" {
+		return msg + ", or " + hint + ")"
 	}
 	return msg + ")"
+}
+
+// hostProgramHint is, when the host has a program called name, how to run
+// it: by its path.
+func hostProgramHint(name string) string {
+	if path, err := exec.LookPath(name); err == nil && filepath.IsAbs(path) && !strings.Contains(name, "/") {
+		return "give a path to run the host's program: " + path
+	}
+	return ""
 }

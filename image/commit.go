@@ -36,7 +36,7 @@ func (s *Store) Commit(base *Image, upper, ref string, cfg Config, skip []string
 	pr.CloseWithError(io.ErrClosedPipe)
 	if s.interrupted() {
 		if layer != nil {
-			layer.discard()
+			layer.Discard()
 		}
 		return "", ErrInterrupted
 	}
@@ -47,19 +47,19 @@ func (s *Store) Commit(base *Image, upper, ref string, cfg Config, skip []string
 	parsed := base.parsed
 	raw, err := newConfig(&parsed, cfg, diffIDs, "mydocker commit", "")
 	if err != nil {
-		layer.discard()
+		layer.Discard()
 		return "", err
 	}
 	// The base's layers are there: the container uses them, and rmi
 	// keeps an image in use. Only the new one is published.
 	unlock, err := s.lock()
 	if err != nil {
-		layer.discard()
+		layer.Discard()
 		return "", err
 	}
 	defer unlock()
 	if s.interrupted() {
-		layer.discard()
+		layer.Discard()
 		return "", ErrInterrupted
 	}
 	parent := ""
@@ -67,7 +67,7 @@ func (s *Store) Commit(base *Image, upper, ref string, cfg Config, skip []string
 		parent = base.Layers[len(base.Layers)-1]
 	}
 	if _, err := s.publishLayer(layer, parent); err != nil {
-		layer.discard()
+		layer.Discard()
 		return "", err
 	}
 	id, _, err := s.addImage(raw, []Reference{r}, false)

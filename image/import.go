@@ -1,6 +1,7 @@
 package image
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +47,7 @@ func (s *Store) Import(tarball, ref string, cfg Config) (id string, err error) {
 	s.endProgress(err == nil)
 	if s.interrupted() {
 		if layer != nil {
-			layer.discard()
+			layer.Discard()
 		}
 		return "", ErrInterrupted
 	}
@@ -54,15 +55,15 @@ func (s *Store) Import(tarball, ref string, cfg Config) (id string, err error) {
 		return "", fmt.Errorf("import %s: %w", tarball, err)
 	}
 	if err := addEtcMountPoints(layer.dir + "/diff"); err != nil {
-		layer.discard()
+		layer.Discard()
 		return "", err
 	}
 	raw, err := newConfig(nil, cfg, []string{layer.DiffID}, "mydocker import", "imported from "+tarball)
 	if err != nil {
-		layer.discard()
+		layer.Discard()
 		return "", err
 	}
-	id, _, err = s.finishMoving([]*stagedLayer{layer}, raw, []Reference{r}, false)
+	id, _, err = s.finishMoving([]*StagedLayer{layer}, raw, []Reference{r}, false)
 	return id, err
 }
 
@@ -83,11 +84,11 @@ func (s *Store) beginChange() error {
 // finishMoving publishes the staged layers (bottom first) and the image
 // whose config is raw, under the store's lock, unless a signal came
 // meanwhile. It returns the image's ID and the names it took from others.
-func (s *Store) finishMoving(layers []*stagedLayer, raw []byte, names []Reference, move bool) (string, map[string]string, error) {
+func (s *Store) finishMoving(layers []*StagedLayer, raw []byte, names []Reference, move bool) (string, map[string]string, error) {
 	discard := func() {
 		for _, l := range layers {
 			if l != nil {
-				l.discard()
+				l.Discard()
 			}
 		}
 	}
@@ -103,10 +104,24 @@ func (s *Store) finishMoving(layers []*stagedLayer, raw []byte, names []Referenc
 	}
 	parent := ""
 	for i, l := range layers {
+		if l == nil {
+			// The store has it: still there, under the lock?
+			if i >= len(chainsOf(raw)) {
+				return "", nil, fmt.Errorf("image config: fewer layers than given")
+			}
+			parent = chainsOf(raw)[i]
+			if _, err := os.Stat(s.layerDir(parent)); err != nil {
+				s.removeUnusedLayers()
+				return "", nil, fmt.Errorf("layer %d was removed meanwhile (rmi): try again", i+1)
+			}
+			continue
+		}
 		chain, err := s.publishLayer(l, parent)
 		if err != nil {
 			for _, rest := range layers[i:] {
-				rest.discard()
+				if rest != nil {
+					rest.Discard()
+				}
 			}
 			s.removeUnusedLayers()
 			return "", nil, err
@@ -119,6 +134,16 @@ func (s *Store) finishMoving(layers []*stagedLayer, raw []byte, names []Referenc
 		return "", nil, err
 	}
 	return id, moved, nil
+}
+
+// chainsOf is the ChainIDs of the image whose config is raw (none if it
+// cannot be read: addImage says why).
+func chainsOf(raw []byte) []string {
+	var cfg ImageConfig
+	if json.Unmarshal(raw, &cfg) != nil {
+		return nil
+	}
+	return ChainIDs(cfg.RootFS.DiffIDs)
 }
 
 // CheckNewName checks that ref can name a new image: a valid reference

@@ -25,8 +25,8 @@ import (
 // if that layer is there already. A layer is thus in layers/ whole or not
 // at all, whatever kills the command that makes it.
 
-// stagedLayer is a layer unpacked into tmp/, not yet in layers/.
-type stagedLayer struct {
+// StagedLayer is a layer unpacked into tmp/, not yet in layers/.
+type StagedLayer struct {
 	dir     string // tmp/NAME: diff/, diff-id, size, tar-size, tar-split.gz
 	held    *os.File
 	DiffID  string // sha256 of its uncompressed tar
@@ -34,8 +34,8 @@ type stagedLayer struct {
 	TarSize int64  // bytes of its uncompressed tar
 }
 
-// discard removes a staged layer that will not be published.
-func (l *stagedLayer) discard() {
+// Discard removes a staged layer that will not be published.
+func (l *StagedLayer) Discard() {
 	os.RemoveAll(l.dir)
 	l.held.Close()
 }
@@ -60,15 +60,15 @@ func (h *hashCounter) digest() string { return "sha256:" + hex.EncodeToString(h.
 // blocks too). The tar's headers are kept (tarsplit.go), so that save can
 // write the very same tar again from the layer's files, as docker does:
 // the DiffID in the image's config stays true.
-func (s *Store) unpackLayer(r io.Reader, flat bool) (_ *stagedLayer, err error) {
+func (s *Store) unpackLayer(r io.Reader, flat bool) (_ *StagedLayer, err error) {
 	dir, held, err := s.newStaging("layer", false)
 	if err != nil {
 		return nil, err
 	}
-	l := &stagedLayer{dir: dir, held: held}
+	l := &StagedLayer{dir: dir, held: held}
 	defer func() {
 		if err != nil {
-			l.discard()
+			l.Discard()
 		}
 	}()
 	if err := os.Mkdir(filepath.Join(dir, "diff"), 0o755); err != nil {
@@ -120,11 +120,11 @@ func chainID(parent, diffID string) string {
 // publishLayer puts l into layers/ as the layer diffID over parent, and
 // returns its ChainID; if that layer is there already, l is dropped. The
 // caller holds the store's lock.
-func (s *Store) publishLayer(l *stagedLayer, parent string) (string, error) {
+func (s *Store) publishLayer(l *StagedLayer, parent string) (string, error) {
 	chain := chainID(parent, l.DiffID)
 	dst := s.layerDir(chain)
 	if _, err := os.Stat(dst); err == nil {
-		l.discard()
+		l.Discard()
 		return chain, nil
 	}
 	if parent != "" {

@@ -32,7 +32,7 @@ func (s *Store) Load(in *os.File, label string) (lines []string, err error) {
 	if err := s.beginChange(); err != nil {
 		return nil, err
 	}
-	a := &archive{json: map[string][]byte{}, links: map[string]string{}, layers: map[string]*stagedLayer{}, failed: map[string]error{}}
+	a := &archive{json: map[string][]byte{}, links: map[string]string{}, layers: map[string]*StagedLayer{}, failed: map[string]error{}}
 	defer a.discard()
 	var total int64
 	if fi, err := in.Stat(); err == nil && fi.Mode().IsRegular() {
@@ -71,7 +71,7 @@ func (s *Store) Load(in *os.File, label string) (lines []string, err error) {
 type archive struct {
 	json   map[string][]byte
 	links  map[string]string
-	layers map[string]*stagedLayer
+	layers map[string]*StagedLayer
 	failed map[string]error
 	skip   map[string]bool // layers the store has: not unpacked
 	kept   int64
@@ -80,7 +80,7 @@ type archive struct {
 func (a *archive) discard() {
 	for _, l := range a.layers {
 		if l != nil && l.held != nil {
-			l.discard()
+			l.Discard()
 		}
 	}
 }
@@ -160,7 +160,7 @@ func (s *Store) readArchive(r io.Reader, a *archive) error {
 			}
 			if err != nil {
 				if l != nil {
-					l.discard()
+					l.Discard()
 				}
 				if s.interrupted() {
 					return ErrInterrupted
@@ -335,7 +335,7 @@ func (s *Store) store(a *archive, img loadedImage) ([]string, error) {
 		return nil, fmt.Errorf("image has %d layers: overlayfs stacks at most %d", len(diffIDs), MaxLayers)
 	}
 	chains := ChainIDs(diffIDs)
-	staged := make([]*stagedLayer, len(diffIDs))
+	staged := make([]*StagedLayer, len(diffIDs))
 	for i, p := range img.layers {
 		p = a.resolve(path.Clean(p))
 		if err := a.failed[p]; err != nil {

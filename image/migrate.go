@@ -155,7 +155,7 @@ func (s *Store) migrateImage(name, dir string) error {
 			}
 			err = func() error {
 				defer held.Close()
-				_, err := s.publishLayer(&stagedLayer{dir: layer, held: held, DiffID: diffID}, "")
+				_, err := s.publishLayer(&StagedLayer{dir: layer, held: held, DiffID: diffID}, "")
 				return err
 			}()
 			if err != nil {

@@ -72,6 +72,7 @@ var ErrNotFound = errors.New("no such image")
 type Image struct {
 	ID      string   // sha256:HEX of its config
 	Names   []string // its references, as the store keeps them (docker.io/library/busybox:latest)
+	Digests []string // the manifests it came by: docker.io/library/busybox@sha256:... (a pull)
 	Name    string   // how it was asked for (familiar), or its first name
 	Created time.Time
 	Size    int64 // bytes of its layers' files (List, WithSize)
@@ -188,12 +189,12 @@ func (s *Store) Resolve(ref string) (*Image, error) {
 	}
 	id, name := "", ""
 	if r, err := ParseReference(ref); err == nil {
-		if r.Digest != "" && r.Tag == "" {
-			// NAME@sha256:...: the image whose manifest that is, or whose
-			// config (docker accepts both).
-			id = s.idOfDigest(r, repos)
-		} else if found, ok := repos[r.String()]; ok {
+		if found, ok := repos[r.String()]; ok {
 			id, name = found, r.Familiar()
+		} else if r.Digest != "" && r.Tag == "" {
+			// NAME@sha256:...: the image whose manifest that is (a
+			// pull's), or whose config (docker accepts both).
+			id = s.idOfDigest(r, repos)
 		}
 	}
 	if id == "" {
@@ -272,11 +273,16 @@ func (s *Store) get(id string, repos map[string]string) (*Image, error) {
 	}
 	img.Layers = ChainIDs(img.DiffIDs)
 	for name, other := range repos {
-		if other == id {
+		switch {
+		case other != id:
+		case strings.Contains(name, "@"):
+			img.Digests = append(img.Digests, name)
+		default:
 			img.Names = append(img.Names, name)
 		}
 	}
 	sort.Strings(img.Names)
+	sort.Strings(img.Digests)
 	if len(img.Names) > 0 {
 		img.Name = FamiliarString(img.Names[0])
 	} else {
@@ -433,13 +439,13 @@ func (s *Store) Remove(ref string, inUse func(id string) string) (*Removal, erro
 		byName = r.String()
 	}
 	names := 0
-	for _, id := range repos {
-		if id == img.ID {
+	for name, id := range repos {
+		if id == img.ID && !strings.Contains(name, "@") {
 			names++
 		}
 	}
 	removal := &Removal{}
-	if byName != "" && names > 1 {
+	if byName != "" && names > 1 && !strings.Contains(byName, "@") {
 		// One name of several: only the name goes.
 		delete(repos, byName)
 		removal.Untagged = []string{FamiliarString(byName)}

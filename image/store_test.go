@@ -88,7 +88,7 @@ func TestLayerWhiteoutsAndTheSameTarAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.discard()
+	defer l.Discard()
 	diff := filepath.Join(l.dir, "diff")
 	var st unix.Stat_t
 	if err := unix.Lstat(filepath.Join(diff, "etc/gone"), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != 0 {

@@ -93,12 +93,16 @@ func TestMain(m *testing.M) {
 		mydocker = prebuilt
 	} else {
 		// Built as the Makefile builds it: static, without cli's docs.
-		build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", mydocker, "../..")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: build mydocker:", err)
-			os.Exit(1)
+		// Built as the Makefile builds them: static, without cli's docs;
+		// the registry client beside mydocker.
+		for _, b := range [][]string{{mydocker, "../.."}, {filepath.Join(dir, "mydocker-registry"), "../../cmd/mydocker-registry"}} {
+			build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", b[0], b[1])
+			build.Env = append(os.Environ(), "CGO_ENABLED=0")
+			build.Stdout, build.Stderr = os.Stderr, os.Stderr
+			if err := build.Run(); err != nil {
+				fmt.Fprintln(os.Stderr, "e2e: build", b[1], err)
+				os.Exit(1)
+			}
 		}
 	}
 	storeRoot = filepath.Join(dir, "root")

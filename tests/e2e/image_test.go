@@ -240,7 +240,7 @@ func TestImageBadInput(t *testing.T) {
 		msg  string
 	}{
 		{"image without command", []string{"run", "no-cmd"}, 125, "give one"},
-		{"missing image", []string{"run", "no-such-image", "sh"}, 125, "no image"},
+		{"missing image", []string{"run", "--pull", "never", "no-such-image", "sh"}, 125, "no image"},
 		{"missing rootfs", []string{"run", "--rootfs", filepath.Join(dir, "nope"), "/bin/sh"}, 125, "not a directory"},
 		{"empty rootfs", []string{"run", "--rootfs", "", "/bin/true"}, 125, "empty string"},
 		{"relative volume", []string{"run", "-v", "data:/data", "busybox", "true"}, 125, "absolute"},
@@ -588,7 +588,7 @@ func TestRmiWhileContainersStart(t *testing.T) {
 				defer wg.Done()
 				time.Sleep(time.Duration(2+i) * time.Millisecond)
 				// The image's files are read all the way through the run.
-				results <- run(t, nil, "--root", storeRoot, "run", "racing", "sh", "-c", "ls /bin >/dev/null && cat /bin/busybox >/dev/null && echo ran")
+				results <- run(t, nil, "--root", storeRoot, "run", "--pull", "never", "racing", "sh", "-c", "ls /bin >/dev/null && cat /bin/busybox >/dev/null && echo ran")
 			}(i)
 		}
 		time.Sleep(time.Duration(round%5) * time.Millisecond)
@@ -870,8 +870,9 @@ func TestImageReferencesAsDockerWritesThem(t *testing.T) {
 			t.Errorf("run %s: %q", ref, out)
 		}
 	}
-	expectFailure(t, inImage(t, "run", "busybox:1.36", "true"), 125, `no image "busybox:1.36"`)
-	expectFailure(t, inImage(t, "run", "bin/ls"), 125, "a command on the host's files is a path")
+	// --pull never: the store alone (the tests reach no registry here).
+	expectFailure(t, inImage(t, "run", "--pull", "never", "busybox:1.36", "true"), 125, `no image "busybox:1.36"`)
+	expectFailure(t, inImage(t, "run", "--pull", "never", "bin/ls"), 125, "a command on the host's files is a path")
 	// ./prog and ../prog are the host's, from the working directory.
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "prog"), []byte("#!/bin/sh\necho relative $1\n"), 0o755)
@@ -883,8 +884,8 @@ func TestImageReferencesAsDockerWritesThem(t *testing.T) {
 			t.Errorf("run %s in %s: %v, %q", arg, where, err, out)
 		}
 	}
-	expectFailure(t, inImage(t, "run", "busybox@sha256:"+strings.Repeat("0", 64), "true"), 125, "no image")
-	expectFailure(t, inImage(t, "run", "Busybox", "true"), 125, "no image")
+	expectFailure(t, inImage(t, "run", "--pull", "never", "busybox@sha256:"+strings.Repeat("0", 64), "true"), 125, "no image")
+	expectFailure(t, inImage(t, "run", "Busybox", "true"), 125, "no image") // not a reference: never pulled
 	// import, tag, run and rmi take the same names; one image, several.
 	mustRunInImage(t, "import", imageTarball(), "tagged:latest")
 	if out := mustRunInImage(t, "images"); !regexp.MustCompile(`\ntagged +latest `).MatchString(out) {

@@ -155,10 +155,10 @@ func TestExitStatuses(t *testing.T) {
 		{"missing path", []string{"run", "/no/such/command"}, 127, "no such file"},
 		{"missing in the image's PATH", []string{"--root", storeRoot, "run", "busybox", "no-such-command-xyz"}, 127, "not found"},
 		// A bare word is an image, never the host's program of that name.
-		{"bare word, no such image", []string{"--root", storeRoot, "run", "no-such-command-xyz"}, 125, `no image "no-such-command-xyz" in ` + storeRoot + ` (import one)`},
+		{"bare word, no such image", []string{"--root", storeRoot, "run", "--pull", "never", "no-such-command-xyz"}, 125, `no image "no-such-command-xyz" in ` + storeRoot + ` (import one)`},
 		// The host's program is suggested only when there is one.
-		{"bare word, a host program", []string{"--root", storeRoot, "run", "ls"}, 125, hint},
-		{"host's program by bare name", []string{"--root", storeRoot, "run", "true"}, 125, "/bin/true"},
+		{"bare word, a host program", []string{"--root", storeRoot, "run", "--pull", "never", "ls"}, 125, hint},
+		{"host's program by bare name", []string{"--root", storeRoot, "run", "--pull", "never", "true"}, 125, "/bin/true"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,400 @@
+package e2e
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// The registry tests run a real registry: Debian's docker-registry (the
+// CNCF distribution registry that most private registries run), its
+// binary taken from the package (downloaded with apt-get and unpacked into
+// .cache/, never installed: no service of it starts on the host), serving
+// on 127.0.0.1:5000 inside a network namespace of the test's own, its
+// storage in a temporary directory. mydocker and skopeo run inside that
+// namespace to reach it.
+
+type testRegistry struct {
+	t       *testing.T
+	ns      string
+	storage string
+}
+
+var registries atomic.Int32
+
+// registryBinary is docker-registry, from .cache/ or unpacked there from
+// Debian's package.
+func registryBinary(t *testing.T) string {
+	t.Helper()
+	cache, _ := filepath.Abs("../../.cache/docker-registry")
+	bin := filepath.Join(cache, "usr", "bin", "docker-registry")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	dir := t.TempDir()
+	get := exec.Command("sh", "-c", "apt-get update -qq >/dev/null && apt-get download docker-registry && dpkg-deb -x docker-registry_*.deb unpacked")
+	get.Dir = dir
+	if out, err := get.CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but docker-registry could not be had: %v\n%s", err, out)
+		}
+		t.Skipf("docker-registry could not be had (apt-get download docker-registry): %v", err)
+	}
+	os.MkdirAll(filepath.Dir(cache), 0o755)
+	os.RemoveAll(cache)
+	if err := os.Rename(filepath.Join(dir, "unpacked"), cache); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// startRegistry starts a registry in a network namespace of its own;
+// users (name -> password), when given, must log in (htpasswd).
+func startRegistry(t *testing.T, users map[string]string) *testRegistry {
+	t.Helper()
+	bin := registryBinary(t)
+	reg := &testRegistry{t: t, ns: fmt.Sprintf("mdreg-%d-%d", os.Getpid(), registries.Add(1)), storage: t.TempDir()}
+	if out, err := exec.Command("ip", "netns", "add", reg.ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", reg.ns).Run() })
+	if out, err := exec.Command("ip", "-n", reg.ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("lo up: %v: %s", err, out)
+	}
+	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:5000\n", reg.storage)
+	if len(users) > 0 {
+		var lines []string
+		for user, password := range users {
+			hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, user+":"+string(hash))
+		}
+		htpasswd := filepath.Join(t.TempDir(), "htpasswd")
+		os.WriteFile(htpasswd, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+		config += fmt.Sprintf("auth:\n  htpasswd:\n    realm: mydocker-tests\n    path: %s\n", htpasswd)
+	}
+	cfg := filepath.Join(t.TempDir(), "config.yml")
+	os.WriteFile(cfg, []byte(config), 0o644)
+	serve := exec.Command("ip", "netns", "exec", reg.ns, bin, "serve", cfg)
+	var logs strings.Builder
+	serve.Stdout, serve.Stderr = &logs, &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { serve.Process.Kill(); serve.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if exec.Command("ip", "netns", "exec", reg.ns, "bash", "-c", "echo > /dev/tcp/127.0.0.1/5000").Run() == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the registry never listened: %s", logs.String())
+		}
+	}
+	return reg
+}
+
+// in is the command line that runs argv in the registry's network
+// namespace, and nothing else of it (ip netns exec would also mount a /sys
+// of its own, without the cgroup hierarchies a container needs).
+func (reg *testRegistry) in(argv ...string) []string {
+	return append([]string{"nsenter", "--net=/run/netns/" + reg.ns, "--"}, argv...)
+}
+
+// md runs mydocker in the registry's network namespace.
+func (reg *testRegistry) md(env []string, args ...string) result {
+	reg.t.Helper()
+	argv := reg.in(append([]string{mydocker}, args...)...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return result{stdout: out.String(), stderr: errOut.String(), status: statusOf(reg.t, cmd, err)}
+}
+
+func (reg *testRegistry) mustMd(args ...string) string {
+	reg.t.Helper()
+	r := reg.md(nil, args...)
+	if r.status != 0 {
+		reg.t.Fatalf("mydocker %q: status %d\n%s%s", args, r.status, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+// skopeo runs skopeo in the registry's network namespace, plain http.
+func (reg *testRegistry) skopeo(args ...string) string {
+	reg.t.Helper()
+	bin := needDebianPackage(reg.t, "skopeo", "skopeo")
+	policy := filepath.Join(reg.t.TempDir(), "policy.json")
+	os.WriteFile(policy, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`), 0o644)
+	argv := reg.in(append([]string{bin, "--policy", policy}, args...)...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		reg.t.Fatalf("skopeo %q: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// TestPushAndPull: push sends a three-layer image to a real registry, pull
+// brings it into another store as the same image (same ID), each in
+// docker's words; a second pull finds every layer there; the digest it
+// came by names it (run NAME@sha256:..., images --digests).
+func TestPushAndPull(t *testing.T) {
+	reg := startRegistry(t, nil)
+	outside := "/mydocker-e2e-nowhere-" + fmt.Sprint(time.Now().UnixNano())
+	root := layerRoot(t)
+	mustRun(t, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "oci", false, featureImage(t, "pushed:1", outside))))
+	mustRun(t, "--root", root, "tag", "pushed:1", "localhost:5000/team/pushed:1")
+	out := reg.mustMd("--root", root, "push", "localhost:5000/team/pushed:1")
+	if !strings.HasPrefix(out, "The push refers to repository [localhost:5000/team/pushed]\n") || strings.Count(out, ": Pushed\n") != 3 ||
+		!regexp.MustCompile(`\n1: digest: sha256:[0-9a-f]{64} size: [0-9]+\n$`).MatchString(out) || strings.Contains(out, "\x1b") {
+		t.Errorf("push's output:\n%s", out)
+	}
+	digest := regexp.MustCompile(`sha256:[0-9a-f]{64}`).FindString(out[strings.LastIndex(out, "digest:"):])
+	// Again: every layer is there.
+	if out := reg.mustMd("--root", root, "push", "localhost:5000/team/pushed:1"); strings.Count(out, ": Layer already exists\n") != 3 {
+		t.Errorf("a second push's output:\n%s", out)
+	}
+	other := layerRoot(t)
+	out = reg.mustMd("--root", other, "pull", "localhost:5000/team/pushed:1")
+	want := regexp.MustCompile(`^1: Pulling from team/pushed\n([0-9a-f]{12}: Pulling fs layer\n){3}([0-9a-f]{12}: Pull complete\n){3}Digest: ` + digest + `\nStatus: Downloaded newer image for localhost:5000/team/pushed:1\nlocalhost:5000/team/pushed:1\n$`)
+	if !want.MatchString(out) {
+		t.Errorf("pull's output (in a pipe, a line per state):\n%s", out)
+	}
+	id := func(root, ref string) string {
+		return strings.TrimSpace(mustRun(t, "--root", root, "images", "-q", "--no-trunc", ref))
+	}
+	if a, b := id(root, "pushed:1"), id(other, "localhost:5000/team/pushed:1"); a == "" || a != b {
+		t.Errorf("pushed and pulled, the image's ID changed: %q, %q", a, b)
+	}
+	check := strings.ReplaceAll(featureCheck, "OUTSIDE", outside)
+	if out := mustRun(t, "--root", other, "run", "localhost:5000/team/pushed@"+digest, "sh", "-c", check); out != featureWant(outside) {
+		t.Errorf("the pulled image's files:\n%s", out)
+	}
+	out = reg.mustMd("--root", other, "pull", "localhost:5000/team/pushed:1")
+	if strings.Count(out, ": Already exists\n") != 3 || !strings.Contains(out, "Status: Image is up to date for localhost:5000/team/pushed:1\n") {
+		t.Errorf("a second pull's output:\n%s", out)
+	}
+	if out := reg.mustMd("--root", other, "pull", "-q", "localhost:5000/team/pushed:1"); out != "localhost:5000/team/pushed:1\n" {
+		t.Errorf("pull -q: %q", out)
+	}
+	if out := mustRun(t, "--root", other, "images", "--digests", "localhost:5000/team/pushed"); !strings.Contains(out, " 1 ") || !strings.Contains(out, digest) {
+		t.Errorf("images --digests:\n%s", out)
+	}
+	checkStoreClean(t, other)
+}
+
+// TestRegistryAndSkopeo: what skopeo (containers/image) puts into the
+// registry, gzip layers and all, mydocker pulls; what mydocker pushes,
+// skopeo reads back, checking every digest.
+func TestRegistryAndSkopeo(t *testing.T) {
+	reg := startRegistry(t, nil)
+	img := testImage{layers: [][]byte{busyboxLayer(t), makeLayer(t, []layerEntry{{name: "from-skopeo", typ: tar.TypeReg, body: "yes\n"}})}, tag: "sk:1"}
+	archive := writeArchive(t, t.TempDir(), archiveOf(t, "docker24", false, img))
+	reg.skopeo("copy", "--dest-tls-verify=false", "--dest-compress-format", "gzip", "docker-archive:"+archive, "docker://localhost:5000/skopeo/img:1")
+	root := layerRoot(t)
+	reg.mustMd("--root", root, "pull", "localhost:5000/skopeo/img:1")
+	if out := mustRun(t, "--root", root, "run", "localhost:5000/skopeo/img:1", "cat", "/from-skopeo"); out != "yes\n" {
+		t.Errorf("the image skopeo pushed, pulled: %q", out)
+	}
+	mustRun(t, "--root", root, "tag", "localhost:5000/skopeo/img:1", "localhost:5000/mydocker/img:2")
+	reg.mustMd("--root", root, "push", "localhost:5000/mydocker/img:2")
+	dir := filepath.Join(t.TempDir(), "layout")
+	reg.skopeo("copy", "--src-tls-verify=false", "docker://localhost:5000/mydocker/img:2", "oci:"+dir+":2")
+	var index struct{ Manifests []struct{ Digest string } }
+	data, _ := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err := json.Unmarshal(data, &index); err != nil || len(index.Manifests) != 1 {
+		t.Errorf("skopeo's copy of what mydocker pushed: %v %s", err, data)
+	}
+}
+
+// TestPullAnIndex: a multi-platform index (skopeo copies an OCI layout
+// with one) gives the host's image; --platform another; a platform it
+// lacks is refused, naming those it has.
+func TestPullAnIndex(t *testing.T) {
+	reg := startRegistry(t, nil)
+	base := busyboxLayer(t)
+	amd := testImage{layers: [][]byte{base, makeLayer(t, []layerEntry{{name: "arch", typ: tar.TypeReg, body: "amd64\n"}})}}
+	arm := testImage{layers: [][]byte{base, makeLayer(t, []layerEntry{{name: "arch", typ: tar.TypeReg, body: "arm64\n"}})}}
+	dir := t.TempDir()
+	writeBlob := func(data []byte) string {
+		d := sha256hex(data)
+		os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755)
+		os.WriteFile(filepath.Join(dir, "blobs", "sha256", d), data, 0o644)
+		return "sha256:" + d
+	}
+	var manifests []map[string]any
+	for _, v := range []struct {
+		img  testImage
+		arch string
+	}{{amd, "amd64"}, {arm, "arm64"}} {
+		cfg := v.img.configJSON()
+		cfg = []byte(strings.Replace(string(cfg), `"architecture":"amd64"`, `"architecture":"`+v.arch+`"`, 1))
+		var layers []map[string]any
+		for _, l := range v.img.layers {
+			layers = append(layers, map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": writeBlob(l), "size": len(l)})
+		}
+		m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+			"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": writeBlob(cfg), "size": len(cfg)}, "layers": layers})
+		manifests = append(manifests, map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": writeBlob(m), "size": len(m),
+			"platform": map[string]string{"os": "linux", "architecture": v.arch}})
+	}
+	inner, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})
+	top, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []map[string]any{{"mediaType": "application/vnd.oci.image.index.v1+json",
+		"digest": writeBlob(inner), "size": len(inner), "annotations": map[string]string{"org.opencontainers.image.ref.name": "1"}}}})
+	os.WriteFile(filepath.Join(dir, "index.json"), top, 0o644)
+	os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+	reg.skopeo("copy", "--all", "--dest-tls-verify=false", "oci:"+dir+":1", "docker://localhost:5000/multi/img:1")
+	root := layerRoot(t)
+	reg.mustMd("--root", root, "pull", "localhost:5000/multi/img:1")
+	if out := mustRun(t, "--root", root, "run", "localhost:5000/multi/img:1", "cat", "/arch"); out != "amd64\n" {
+		t.Errorf("this host's platform from the index: %q", out)
+	}
+	reg.mustMd("--root", root, "pull", "--platform", "linux/arm64", "localhost:5000/multi/img:1")
+	if out := mustRun(t, "--root", root, "inspect", "--type", "image", "localhost:5000/multi/img:1"); !strings.Contains(out, `"Architecture": "arm64"`) {
+		t.Errorf("--platform linux/arm64 did not bring the arm64 image:\n%s", out)
+	}
+	r := reg.md(nil, "--root", root, "pull", "--platform", "linux/s390x", "localhost:5000/multi/img:1")
+	if r.status != 1 || !strings.Contains(r.stderr, "no image for linux/s390x in the index: it has linux/amd64, linux/arm64") {
+		t.Errorf("a platform the index lacks: %d %q", r.status, r.stderr)
+	}
+}
+
+// TestPullRefusals: what a pull cannot do is one line, status 1, and
+// leaves nothing: an unknown repository or tag, a registry that does not
+// answer, a blob whose content is not its digest (the registry's storage
+// edited on disk), a bad reference.
+func TestPullRefusals(t *testing.T) {
+	reg := startRegistry(t, nil)
+	root := layerRoot(t)
+	img := testImage{layers: [][]byte{busyboxLayer(t), makeLayer(t, []layerEntry{{name: "x", typ: tar.TypeReg, body: strings.Repeat("x", 4096)}})}, tag: "good:1"}
+	mustRun(t, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "oci", false, img)))
+	mustRun(t, "--root", root, "tag", "good:1", "localhost:5000/team/good:1")
+	reg.mustMd("--root", root, "push", "localhost:5000/team/good:1")
+	// The top layer's blob, corrupted where the registry keeps it.
+	blob := filepath.Join(reg.storage, "docker", "registry", "v2", "blobs", "sha256", sha256hex(img.layers[1])[:2], sha256hex(img.layers[1]), "data")
+	data, err := os.ReadFile(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(data[600:], "corrupted!")
+	os.WriteFile(blob, data, 0o644)
+	for _, tc := range []struct {
+		name, ref, want string
+	}{
+		{"unknown tag", "localhost:5000/team/good:2", "not found"},
+		{"unknown repository", "localhost:5000/team/nosuch:1", "not found"},
+		{"no registry there", "localhost:5001/team/good:1", "cannot reach the registry localhost:5001"},
+		{"a corrupt blob", "localhost:5000/team/good:1", sha256hex(img.layers[1])[:12]},
+		{"a bad reference", "localhost:5000/Team/good:1", "invalid reference format"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fresh := layerRoot(t)
+			r := reg.md(nil, "--root", fresh, "pull", tc.ref)
+			if r.status != 1 || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("pull %s: status %d, stderr %q; want 1 and one line with %q", tc.ref, r.status, r.stderr, tc.want)
+			}
+			if out := mustRun(t, "--root", fresh, "images", "-q"); out != "" {
+				t.Errorf("a refused pull left an image: %q", out)
+			}
+			checkStoreClean(t, fresh)
+			if n := len(storeLayers(t, fresh)); n != 0 {
+				t.Errorf("a refused pull left %d layers", n)
+			}
+		})
+	}
+}
+
+// TestLogin: a registry that wants a login refuses a pull without one in a
+// line that says so; login checks the password, keeps it where docker
+// does (DOCKER_CONFIG/config.json, 0600), and never prints it; pull and
+// push then work; logout takes it away.
+func TestLogin(t *testing.T) {
+	reg := startRegistry(t, map[string]string{"student": "s3cret-pass"})
+	config := t.TempDir()
+	env := []string{"DOCKER_CONFIG=" + config}
+	root := layerRoot(t)
+	needImage(t)
+	mustRun(t, "--root", root, "import", imageTarball(), "localhost:5000/private/bb:1")
+	r := reg.md(env, "--root", root, "push", "localhost:5000/private/bb:1")
+	if r.status != 1 || !strings.Contains(r.stderr, "mydocker login localhost:5000") {
+		t.Errorf("push without a login: %d %q", r.status, r.stderr)
+	}
+	login := func(password string) result {
+		argv := reg.in(mydocker, "login", "-u", "student", "--password-stdin", "localhost:5000")
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stdin = strings.NewReader(password + "\n")
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		return result{stdout: out.String(), stderr: errOut.String(), status: statusOf(t, cmd, err)}
+	}
+	if r := login("wrong-pass"); r.status != 1 || !strings.Contains(r.stderr, "unauthorized") || strings.Contains(r.stderr, "wrong-pass") {
+		t.Errorf("login with a wrong password: %d %q", r.status, r.stderr)
+	}
+	if r := login("s3cret-pass"); r.status != 0 || r.stdout != "Login Succeeded\n" {
+		t.Fatalf("login: %d %q %q", r.status, r.stdout, r.stderr)
+	}
+	fi, err := os.Stat(filepath.Join(config, "config.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("docker's config.json: %v, mode %v; want 0600", err, fi.Mode())
+	}
+	saved, _ := os.ReadFile(filepath.Join(config, "config.json"))
+	if !strings.Contains(string(saved), `"localhost:5000"`) || !strings.Contains(string(saved), `"auth"`) {
+		t.Errorf("config.json has no auth for localhost:5000:\n%s", saved)
+	}
+	if r := reg.md(env, "--root", root, "push", "localhost:5000/private/bb:1"); r.status != 0 {
+		t.Errorf("push after login: %d %q", r.status, r.stderr)
+	}
+	if r := reg.md(env, "--root", layerRoot(t), "pull", "localhost:5000/private/bb:1"); r.status != 0 {
+		t.Errorf("pull after login: %d %q", r.status, r.stderr)
+	}
+	if r := reg.md(env, "logout", "localhost:5000"); r.status != 0 || r.stdout != "Removing login credentials for localhost:5000\n" {
+		t.Errorf("logout: %d %q %q", r.status, r.stdout, r.stderr)
+	}
+	if r := reg.md(env, "--root", layerRoot(t), "pull", "localhost:5000/private/bb:1"); r.status != 1 || !strings.Contains(r.stderr, "login") {
+		t.Errorf("pull after logout: %d %q", r.status, r.stderr)
+	}
+	if saved, _ := os.ReadFile(filepath.Join(config, "config.json")); strings.Contains(string(saved), `"auth"`) {
+		t.Errorf("logout left the credentials:\n%s", saved)
+	}
+}
+
+// TestRunPullsAMissingImage: run pulls an image the store lacks, as
+// docker does (saying so on stderr: stdout is the command's); --pull never
+// keeps the store's answer; --pull always asks the registry again.
+func TestRunPullsAMissingImage(t *testing.T) {
+	reg := startRegistry(t, nil)
+	root := layerRoot(t)
+	needImage(t)
+	mustRun(t, "--root", root, "import", imageTarball(), "localhost:5000/run/bb:1")
+	reg.mustMd("--root", root, "push", "localhost:5000/run/bb:1")
+	fresh := layerRoot(t)
+	if r := reg.md(nil, "--root", fresh, "run", "--pull", "never", "localhost:5000/run/bb:1", "echo", "x"); r.status != 125 || !strings.Contains(r.stderr, "no image") {
+		t.Errorf("run --pull never of a missing image: %d %q", r.status, r.stderr)
+	}
+	r := reg.md(nil, "--root", fresh, "run", "localhost:5000/run/bb:1", "echo", "from the registry")
+	if r.status != 0 || r.stdout != "from the registry\n" || !strings.HasPrefix(r.stderr, "Unable to find image 'localhost:5000/run/bb:1' locally\n") || !strings.Contains(r.stderr, "Pull complete") {
+		t.Errorf("run of a missing image: %d, stdout %q, stderr %q", r.status, r.stdout, r.stderr)
+	}
+	if r := reg.md(nil, "--root", fresh, "run", "--pull", "always", "localhost:5000/run/bb:1", "true"); r.status != 0 || !strings.Contains(r.stderr, "Image is up to date") {
+		t.Errorf("run --pull always: %d %q", r.status, r.stderr)
+	}
+	if r := reg.md(nil, "--root", fresh, "run", "localhost:5000/run/nosuch:1", "true"); r.status != 125 || !strings.Contains(r.stderr, "not found") {
+		t.Errorf("run of an image no registry has: %d %q", r.status, r.stderr)
+	}
+}
