@@ -20,6 +20,10 @@ import (
 // default (max-concurrent-downloads is 3).
 const Parallel = 3
 
+// maxManifest is the size a manifest or an index may have: docker's limit
+// (4 MiB). A real one is a few kilobytes.
+const maxManifest = 4 << 20
+
 // Pull brings the image ref (docker's NAME[:TAG|@DIGEST]) from its
 // registry into the store, as docker pull does, and says so on o.Out:
 //
@@ -54,6 +58,9 @@ func Pull(ctx context.Context, store *image.Store, ref string, platform string, 
 	desc, err := remote.Get(nref, opts...)
 	if err != nil {
 		return explain(r, err)
+	}
+	if len(desc.Manifest) > maxManifest {
+		return fmt.Errorf("%s: its manifest is %d bytes, more than the %d a manifest may be (docker's limit)", r.Familiar(), len(desc.Manifest), maxManifest)
 	}
 	img, err := chooseImage(desc, plat, platform != "")
 	if err != nil {

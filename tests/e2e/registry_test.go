@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -280,17 +281,22 @@ func TestPullAnIndex(t *testing.T) {
 func TestPullRefusals(t *testing.T) {
 	reg := startRegistry(t, nil)
 	root := layerRoot(t)
-	img := testImage{layers: [][]byte{busyboxLayer(t), makeLayer(t, []layerEntry{{name: "x", typ: tar.TypeReg, body: strings.Repeat("x", 4096)}})}, tag: "good:1"}
+	// The top layer is big and corrupted near its end: the two small ones
+	// below are whole by then, and must go too.
+	big := bigImage(t, "good:1", 1, 6<<20)
+	img := testImage{tag: "good:1", layers: [][]byte{
+		makeLayer(t, []layerEntry{{name: "a", typ: tar.TypeReg, body: "a"}}),
+		makeLayer(t, []layerEntry{{name: "b", typ: tar.TypeReg, body: "b"}}), big.layers[1]}}
 	mustRun(t, "--root", root, "load", "-i", writeArchive(t, t.TempDir(), archiveOf(t, "oci", false, img)))
 	mustRun(t, "--root", root, "tag", "good:1", "localhost:5000/team/good:1")
 	reg.mustMd("--root", root, "push", "localhost:5000/team/good:1")
 	// The top layer's blob, corrupted where the registry keeps it.
-	blob := filepath.Join(reg.storage, "docker", "registry", "v2", "blobs", "sha256", sha256hex(img.layers[1])[:2], sha256hex(img.layers[1]), "data")
+	blob := filepath.Join(reg.storage, "docker", "registry", "v2", "blobs", "sha256", sha256hex(img.layers[2])[:2], sha256hex(img.layers[2]), "data")
 	data, err := os.ReadFile(blob)
 	if err != nil {
 		t.Fatal(err)
 	}
-	copy(data[600:], "corrupted!")
+	copy(data[len(data)-2000:], "corrupted!")
 	os.WriteFile(blob, data, 0o644)
 	for _, tc := range []struct {
 		name, ref, want string
@@ -298,7 +304,7 @@ func TestPullRefusals(t *testing.T) {
 		{"unknown tag", "localhost:5000/team/good:2", "not found"},
 		{"unknown repository", "localhost:5000/team/nosuch:1", "not found"},
 		{"no registry there", "localhost:5001/team/good:1", "cannot reach the registry localhost:5001"},
-		{"a corrupt blob", "localhost:5000/team/good:1", sha256hex(img.layers[1])[:12]},
+		{"a corrupt blob", "localhost:5000/team/good:1", sha256hex(img.layers[2])[:12]},
 		{"a bad reference", "localhost:5000/Team/good:1", "invalid reference format"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -396,5 +402,100 @@ func TestRunPullsAMissingImage(t *testing.T) {
 	}
 	if r := reg.md(nil, "--root", fresh, "run", "localhost:5000/run/nosuch:1", "true"); r.status != 125 || !strings.Contains(r.stderr, "not found") {
 		t.Errorf("run of an image no registry has: %d %q", r.status, r.stderr)
+	}
+}
+
+// bigImage is busybox and n layers of size bytes of random data.
+func bigImage(t *testing.T, tag string, n, size int) testImage {
+	img := testImage{layers: [][]byte{busyboxLayer(t)}, tag: tag}
+	for i := 0; i < n; i++ {
+		data := make([]byte, size)
+		rand.Read(data)
+		img.layers = append(img.layers, makeLayer(t, []layerEntry{{name: fmt.Sprintf("big%d", i), typ: tar.TypeReg, body: string(data)}}))
+	}
+	return img
+}
+
+// pushed loads img into a store of its own and pushes it as ref.
+func (reg *testRegistry) pushed(img testImage, ref string) {
+	reg.t.Helper()
+	root := layerRoot(reg.t)
+	mustRun(reg.t, "--root", root, "load", "-i", writeArchive(reg.t, reg.t.TempDir(), archiveOf(reg.t, "oci", false, img)))
+	mustRun(reg.t, "--root", root, "tag", img.tag, ref)
+	reg.mustMd("--root", root, "push", "-q", ref)
+}
+
+// TestPullKilledAtAnyMoment: a pull killed with SIGKILL at random moments
+// never leaves a half image visible; the next pull brings the image whole
+// and leaves the store clean.
+func TestPullKilledAtAnyMoment(t *testing.T) {
+	reg := startRegistry(t, nil)
+	reg.pushed(bigImage(t, "big:1", 3, 8<<20), "localhost:5000/team/big:1")
+	root := layerRoot(t)
+	for round := 0; round < 10; round++ {
+		argv := reg.in(mydocker, "--root", root, "pull", "-q", "localhost:5000/team/big:1")
+		cmd := exec.Command(argv[0], argv[1:]...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rand.Intn(150)) * time.Millisecond)
+		// nsenter execs mydocker: the PID is mydocker's.
+		cmd.Process.Kill()
+		cmd.Wait()
+		if out := strings.Fields(mustRun(t, "--root", root, "images", "-q")); len(out) > 0 {
+			mustRun(t, "--root", root, "run", out[0], "sh", "-c", "test -s /big2")
+			mustRun(t, "--root", root, "rmi", out[0])
+		}
+	}
+	reg.mustMd("--root", root, "pull", "localhost:5000/team/big:1")
+	if out := mustRun(t, "--root", root, "run", "--pull", "never", "localhost:5000/team/big:1", "sh", "-c", "ls /big*"); out != "/big0\n/big1\n/big2\n" {
+		t.Errorf("the image pulled after the killed pulls: %q", out)
+	}
+	checkStoreClean(t, root)
+}
+
+// TestPullOnATerminal: on a terminal the layers' lines are rewritten in
+// place (escape codes); in a pipe there are none (TestPushAndPull).
+func TestPullOnATerminal(t *testing.T) {
+	reg := startRegistry(t, nil)
+	reg.pushed(bigImage(t, "tty:1", 2, 4<<20), "localhost:5000/team/tty:1")
+	root := layerRoot(t)
+	s := startSessionOf(t, 24, 80, reg.in(mydocker, "--root", root, "pull", "localhost:5000/team/tty:1"))
+	if status := s.wait(); status != 0 {
+		t.Fatalf("pull on a terminal: status %d: %q", status, s.output())
+	}
+	out := s.output()
+	if !strings.Contains(out, "\x1b[") || !strings.Contains(out, "Pull complete") || !strings.Contains(out, "localhost:5000/team/tty:1\r\n") {
+		t.Errorf("pull on a terminal, its lines not rewritten in place: %q", out)
+	}
+}
+
+// TestPullOntoAFullDisk: a disk that fills up during a pull ends it with
+// one line, and gives the space back: nothing of the image is left. The
+// store is on a small tmpfs, mounted in a mount namespace of the test's
+// own (the host's mounts are not touched).
+func TestPullOntoAFullDisk(t *testing.T) {
+	reg := startRegistry(t, nil)
+	reg.pushed(bigImage(t, "full:1", 2, 6<<20), "localhost:5000/team/full:1")
+	dir := t.TempDir()
+	script := `set -e
+mount -t tmpfs -o size=8m tmpfs "$1"
+set +e
+nsenter --net=/run/netns/$3 -- "$2" --root "$1/root" pull localhost:5000/team/full:1 >"$1/out" 2>"$1/err"
+echo "status=$?"
+echo "stderr=$(cat "$1/err")"
+echo "left=$(ls -A "$1/root/image/tmp" "$1/root/image/layers" 2>/dev/null | grep -v ':$' | grep -c .)"
+echo "used=$(du -sk "$1/root" | cut -f1)"
+`
+	out, err := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dir, mydocker, reg.ns).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	got := string(out)
+	if !strings.Contains(got, "status=1\n") || !strings.Contains(got, "no space left on device") || strings.Count(got[strings.Index(got, "stderr="):strings.Index(got, "left=")], "\n") != 1 {
+		t.Errorf("a pull onto a full disk: want status 1 and one line saying the disk is full:\n%s", got)
+	}
+	if !strings.Contains(got, "left=0\n") {
+		t.Errorf("a pull onto a full disk left layers or staging directories:\n%s", got)
 	}
 }

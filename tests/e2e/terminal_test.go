@@ -29,6 +29,12 @@ type session struct {
 
 func startSession(t *testing.T, rows, cols uint16, args ...string) *session {
 	t.Helper()
+	return startSessionOf(t, rows, cols, append([]string{mydocker}, args...))
+}
+
+// startSessionOf is startSession of any command line.
+func startSessionOf(t *testing.T, rows, cols uint16, argv []string) *session {
+	t.Helper()
 	master, slave, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +43,7 @@ func startSession(t *testing.T, rows, cols uint16, args ...string) *session {
 		t.Fatal(err)
 	}
 	s := &session{t: t, master: master, slave: slave, before: termios(t, slave)}
-	s.cmd = exec.Command(mydocker, args...)
+	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = slave, slave, slave
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := s.cmd.Start(); err != nil {
