@@ -39,9 +39,10 @@ func (s *Store) UnpackLayer(r io.Reader) (*StagedLayer, error) {
 // checked against the config's DiffID. names are given to it (taken from
 // any image that had them, as a pull does), and digest, when set, is the
 // digest of the manifest it came by from the repository repo
-// (REPOSITORY@DIGEST). It returns the image's ID. Staged layers are
+// (REPOSITORY@DIGEST); sources, when given, are where the registry has
+// each layer's blob. It returns the image's ID. Staged layers are
 // published or discarded, whatever happens.
-func (s *Store) AddImage(config []byte, layers []*StagedLayer, names []Reference, repo Reference, digest string) (string, error) {
+func (s *Store) AddImage(config []byte, layers []*StagedLayer, names []Reference, repo Reference, digest string, sources []Source) (string, error) {
 	discard := func() {
 		for _, l := range layers {
 			if l != nil && l.held != nil {
@@ -68,6 +69,14 @@ func (s *Store) AddImage(config []byte, layers []*StagedLayer, names []Reference
 		names = append(names, Reference{Domain: repo.Domain, Path: repo.Path, Digest: digest})
 	}
 	id, _, err := s.finishMoving(layers, config, names, true)
+	if err == nil && len(sources) == len(layers) {
+		if unlock, lerr := s.lock(); lerr == nil {
+			for i, src := range sources {
+				s.addSource(cfg.RootFS.DiffIDs[i], src)
+			}
+			unlock()
+		}
+	}
 	return id, err
 }
 

@@ -16,6 +16,7 @@
 //	layers/HEX/size          bytes of its files; tar-size, bytes of its tar
 //	layers/HEX/tar-split.gz  the tar's headers, to write it again byte for byte (save)
 //	l/NAME -> ../layers/HEX/diff  short names, so that 500 layers fit in one mount option
+//	sources/DIFFID.json      the registries' blobs a pull brought each layer from (push mounts them)
 //	tmp/                     layers being unpacked (held with flock while they are)
 //	.lock                    held while the store changes
 //
@@ -491,6 +492,7 @@ func familiar(names []string) []string {
 // it.
 func (s *Store) removeUnusedLayers() error {
 	used := map[string]bool{}
+	usedDiffIDs := map[string]bool{}
 	configs, _ := os.ReadDir(s.path("configs"))
 	for _, e := range configs {
 		if !isHex(e.Name(), 64) {
@@ -507,7 +509,11 @@ func (s *Store) removeUnusedLayers() error {
 		for _, chain := range ChainIDs(cfg.RootFS.DiffIDs) {
 			used[strings.TrimPrefix(chain, "sha256:")] = true
 		}
+		for _, d := range cfg.RootFS.DiffIDs {
+			usedDiffIDs[d] = true
+		}
 	}
+	s.removeUnusedSources(usedDiffIDs)
 	layers, _ := os.ReadDir(s.path("layers"))
 	for _, e := range layers {
 		if used[e.Name()] {

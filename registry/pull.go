@@ -101,7 +101,14 @@ func Pull(ctx context.Context, store *image.Store, ref string, platform string, 
 	if r.Tag != "" {
 		names = append(names, image.Reference{Domain: r.Domain, Path: r.Path, Tag: r.Tag})
 	}
-	id, err := store.AddImage(config, staged, names, r, desc.Digest.String())
+	sources := make([]image.Source, len(layers))
+	for i, l := range layers {
+		d, _ := l.Digest()
+		mt, _ := l.MediaType()
+		size, _ := l.Size()
+		sources[i] = image.Source{Registry: r.Domain, Repository: r.Path, Digest: d.String(), MediaType: string(mt), Size: size}
+	}
+	id, err := store.AddImage(config, staged, names, r, desc.Digest.String(), sources)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,9 @@
 #   5. lifecycle: exec into a running container (next to nsenter -a and
 #      runc exec), and run -d + rm -f (next to a foreground run);
 #   6. load of a 5-layer, 100 MB archive, next to tar -x of it;
-#   7. peak RSS (GNU time's %M: the largest of the process and its children).
+#   7. pull of that image (gzip layers) from a registry on loopback, next to
+#      skopeo's download alone, and a pull that finds every layer there;
+#   8. peak RSS (GNU time's %M: the largest of the process and its children).
 #
 # Each comparison runs in ROUNDS rounds (hyperfine on all its commands, one
 # after the other), merged: the machine's slower and faster minutes weigh on
@@ -30,7 +32,7 @@ out=$(realpath -m "${OUT:-.bench}")
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (containers need it)" >&2; exit 1; }
 
 need=()
-for pair in hyperfine:hyperfine bwrap:bubblewrap runc:runc crun:crun /usr/bin/time:time python3:python3; do
+for pair in hyperfine:hyperfine bwrap:bubblewrap runc:runc crun:crun /usr/bin/time:time python3:python3 skopeo:skopeo; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -46,8 +48,11 @@ make -s build image >/dev/null
 rundir=${MYDOCKER_RUNTIME_DIR:-/run/mydocker}
 rundir_was_there=; [ -e "$rundir" ] && rundir_was_there=1
 cid=
+regpid= regns=
 cleanup() {
   rm -f "$out/busy.bin"
+  [ -n "$regpid" ] && { kill "$regpid"; wait "$regpid"; } 2>/dev/null || true
+  [ -n "$regns" ] && ip netns del "$regns" 2>/dev/null || true
   [ -n "$cid" ] && "$md" --root "$root" rm -f "$cid" >/dev/null 2>&1
   if [ -z "$rundir_was_there" ]; then
     rm -f "$rundir/.lock"
@@ -103,14 +108,14 @@ PY
   rm -f "$1".*
 }
 
-echo "bench: 1/7 host filesystem ($runs runs each)" >&2
+echo "bench: 1/8 host filesystem ($runs runs each)" >&2
 hf "$out/host.json" "$runs" 4 -N \
   -n "mydocker run /bin/true" "$md run /bin/true" \
   -n "unshare -fpmuin --mount-proc" "$ns_unshare" \
   -n "bwrap (same namespaces)" "$ns_bwrap" \
   -n "bare Go re-exec (yardstick)" "$bare"
 
-echo "bench: 2/7 image mode ($runs runs each)" >&2
+echo "bench: 2/8 image mode ($runs runs each)" >&2
 # crun refuses this host's hybrid cgroup layout (v1 plus an empty cgroup2 at
 # /sys/fs/cgroup/unified): all three run in a mount namespace of their own
 # where that mount is gone, so they see the same host.
@@ -125,7 +130,7 @@ unshare -m --propagation private sh -c '
   done' "$runs" "$out" "$md" "$rounds" >/dev/null
 merge "$out/image.json"
 
-echo "bench: 3/7 image mode on a busy disk (100 runs each)" >&2
+echo "bench: 3/8 image mode on a busy disk (100 runs each)" >&2
 # A container's layer is on the same disk as the writer's file. Without
 # overlayfs's volatile option, each container's end would sync the whole
 # file system, the writer's dirty pages included. Quiet and busy runs
@@ -151,7 +156,7 @@ unshare -m --propagation private sh -c '
 merge "$out/quiet.json"
 merge "$out/busy.json"
 
-echo "bench: 4/7 N at once" >&2
+echo "bench: 4/8 N at once" >&2
 for n in 1 10 50 100; do
   r=$(( n >= 50 ? 20 : 50 ))
   many() { echo "sh -c 'for i in \$(seq $n); do $1 & done; wait'"; }
@@ -162,7 +167,7 @@ for n in 1 10 50 100; do
     -n "bare Go re-exec x$n" "$(many "$bare")" >/dev/null
 done
 
-echo "bench: 5/7 lifecycle: run -d + rm -f, exec" >&2
+echo "bench: 5/8 lifecycle: run -d + rm -f, exec" >&2
 # exec into one running container, next to nsenter(1) entering the same
 # namespaces (no cgroup, no confinement: the floor), and the foreground
 # run for scale.
@@ -192,7 +197,7 @@ unshare -m --propagation private sh -c '
   exit $status' "$runs" "$out" "$rounds" >/dev/null
 merge "$out/runc-exec.json"
 
-echo "bench: 6/7 load of a 5-layer, 100 MB archive (10 runs each)" >&2
+echo "bench: 6/8 load of a 5-layer, 100 MB archive (10 runs each)" >&2
 # busybox and four layers of 25 MB each over it, saved; loaded into a store
 # of its own that has none of it (each run removes the image first), next
 # to tar -x of the same archive: the floor, since load hashes every layer
@@ -211,9 +216,41 @@ hf "$out/load.json" 10 1 \
   --prepare "$md --root $out/loadroot rmi big4 >/dev/null 2>&1; rm -rf $out/untar; mkdir -p $out/untar" \
   -n "mydocker load -i (5 layers, $(( $(stat -c %s "$out/big.tar") / 1000000 )) MB)" "$md --root $out/loadroot load -q -i $out/big.tar" \
   -n "tar -xf (the same archive)" "tar -xf $out/big.tar -C $out/untar"
-rm -rf "$out/big.tar" "$out/untar" "$out/loadroot"
+rm -rf "$out/untar" "$out/loadroot"
 
-echo "bench: 7/7 peak RSS" >&2
+echo "bench: 7/8 pull of the same image, gzip layers, from a registry on loopback (10 runs each)" >&2
+# Debian's docker-registry (unpacked from its package into .cache/, as the
+# tests do), in a network namespace of the bench's own; the image pushed
+# into it by skopeo with gzip layers. mydocker pull (download, gunzip,
+# hashing, unpacking) next to skopeo copy to an OCI layout (download
+# only), and a second pull that finds every layer there.
+reg=$PWD/.cache/docker-registry/usr/bin/docker-registry
+if [ ! -x "$reg" ]; then
+  (cd "$(mktemp -d)" && apt-get download -qq docker-registry >/dev/null && dpkg-deb -x docker-registry_*.deb "$PWD/unpacked" \
+    && mkdir -p "$OLDPWD/.cache" && rm -rf "$OLDPWD/.cache/docker-registry" && mv unpacked "$OLDPWD/.cache/docker-registry")
+fi
+regns=mdbench-$$
+ip netns add "$regns" && ip -n "$regns" link set lo up
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:5000\n' "$out/registry" > "$out/registry.yml"
+ip netns exec "$regns" "$reg" serve "$out/registry.yml" >/dev/null 2>&1 & regpid=$!
+until ip netns exec "$regns" bash -c 'echo > /dev/tcp/127.0.0.1/5000' 2>/dev/null; do sleep 0.1; done
+in_ns="nsenter --net=/run/netns/$regns --"
+echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$out/policy.json"
+$in_ns skopeo --policy "$out/policy.json" copy -q --dest-tls-verify=false --dest-compress-format gzip \
+  "docker-archive:$out/big.tar" docker://localhost:5000/bench/big:1 >/dev/null
+rm -f "$out/big.tar"
+hf "$out/pull.json" 10 1 \
+  --prepare "$md --root $out/pullroot rmi localhost:5000/bench/big:1 >/dev/null 2>&1; rm -rf $out/layout" \
+  -n "mydocker pull (5 layers, gzip)" "$in_ns $md --root $out/pullroot pull -q localhost:5000/bench/big:1" \
+  -n "skopeo copy docker://... oci:DIR (download only)" "$in_ns skopeo --policy $out/policy.json copy -q --src-tls-verify=false docker://localhost:5000/bench/big:1 oci:$out/layout:1"
+$in_ns "$md" --root "$out/pullroot" pull -q localhost:5000/bench/big:1 >/dev/null
+hf "$out/pull-again.json" 20 2 -N \
+  -n "mydocker pull, every layer there" "$in_ns $md --root $out/pullroot pull -q localhost:5000/bench/big:1"
+kill "$regpid"; wait "$regpid" 2>/dev/null || true; regpid=
+ip netns del "$regns"; regns=
+rm -rf "$out/pullroot" "$out/layout" "$out/registry"
+
+echo "bench: 8/8 peak RSS" >&2
 rss() { # median of 21 runs of GNU time's %M, in KiB
   for _ in $(seq 21); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
 }
@@ -252,8 +289,11 @@ for r in json.load(open(f"{out}/runc-exec.json"))["results"]:
 for n in (1, 10, 50, 100):
     rows(f"{out}/many-{n}.json", "unshare")
 rows(f"{out}/load.json", "tar")
+rows(f"{out}/pull.json", "skopeo")
+for r in json.load(open(f"{out}/pull-again.json"))["results"]:
+    print(f"| {r['command']} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} |  |  |")
 print()
-print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows), to nsenter (lifecycle rows), to tar (load).")
+print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows), to nsenter (lifecycle rows), to tar (load), to skopeo (pull).")
 print()
 def pct(times, p):
     times = sorted(times)

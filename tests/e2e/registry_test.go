@@ -212,7 +212,15 @@ func TestRegistryAndSkopeo(t *testing.T) {
 		t.Errorf("the image skopeo pushed, pulled: %q", out)
 	}
 	mustRun(t, "--root", root, "tag", "localhost:5000/skopeo/img:1", "localhost:5000/mydocker/img:2")
-	reg.mustMd("--root", root, "push", "localhost:5000/mydocker/img:2")
+	// Both layers came from skopeo/img: mounted from there, not sent.
+	if out := reg.mustMd("--root", root, "push", "localhost:5000/mydocker/img:2"); strings.Count(out, ": Mounted from skopeo/img\n") != 2 {
+		t.Errorf("push of a pulled image to another repository of its registry:\n%s", out)
+	}
+	again := layerRoot(t)
+	reg.mustMd("--root", again, "pull", "localhost:5000/mydocker/img:2")
+	if a, b := mustRun(t, "--root", root, "images", "-q", "--no-trunc", "localhost:5000/skopeo/img:1"), mustRun(t, "--root", again, "images", "-q", "--no-trunc"); a != b {
+		t.Errorf("the image pushed by mounts, pulled again, is another: %q, %q", a, b)
+	}
 	dir := filepath.Join(t.TempDir(), "layout")
 	reg.skopeo("copy", "--src-tls-verify=false", "docker://localhost:5000/mydocker/img:2", "oci:"+dir+":2")
 	var index struct{ Manifests []struct{ Digest string } }
