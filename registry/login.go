@@ -45,7 +45,7 @@ func Login(ctx context.Context, server, user, password string, o Options) error 
 		return fmt.Errorf("login %s: a user name and a password are needed", key)
 	}
 	auth := authn.FromConfig(authn.AuthConfig{Username: user, Password: password})
-	t, err := transport.NewWithContext(ctx, reg, auth, http.DefaultTransport, []string{reg.Scope(transport.PullScope)})
+	t, err := transport.NewWithContext(ctx, reg, auth, httpTransport(o.insecure(reg.RegistryStr())), []string{reg.Scope(transport.PullScope)})
 	if err != nil {
 		return loginError(key, err)
 	}

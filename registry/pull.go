@@ -54,7 +54,7 @@ func Pull(ctx context.Context, store *image.Store, ref string, platform string, 
 	if err != nil {
 		return err
 	}
-	opts := remoteOptions(ctx, plat)
+	opts := remoteOptions(ctx, plat, o.insecure(r.Domain))
 	desc, err := remote.Get(nref, opts...)
 	if err != nil {
 		return explain(r, err)

@@ -45,7 +45,7 @@ func Push(ctx context.Context, store *image.Store, ref string, o Options) error 
 	}
 	p := newProgress(o)
 	p.line("The push refers to repository [%s]", r.Name())
-	opts := remoteOptions(ctx, nil)
+	opts := remoteOptions(ctx, nil, o.insecure(r.Domain))
 	// Top layer first, as docker lists them.
 	for i := len(img.Layers) - 1; i >= 0; i-- {
 		p.set(shortHex(img.DiffIDs[i]), "Preparing", false)

@@ -13,9 +13,11 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"runtime"
 	"strings"
 
@@ -66,10 +68,12 @@ func (o Options) reference(r image.Reference) (name.Reference, error) {
 }
 
 // remoteOptions are the options of every request: docker's credentials
-// (~/.docker/config.json, its helpers), ctx, and the platform.
-func remoteOptions(ctx context.Context, platform *v1.Platform) []remote.Option {
+// (~/.docker/config.json, its helpers), ctx, the platform, and for an
+// insecure host a transport that takes any certificate (docker's
+// insecure-registries: https unchecked, then plain http).
+func remoteOptions(ctx context.Context, platform *v1.Platform, insecure bool) []remote.Option {
 	opts := []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithContext(ctx),
-		remote.WithUserAgent("mydocker")}
+		remote.WithUserAgent("mydocker"), remote.WithTransport(httpTransport(insecure))}
 	if platform != nil {
 		opts = append(opts, remote.WithPlatform(*platform))
 	}
@@ -103,4 +107,14 @@ func platformString(p v1.Platform) string {
 		s += "/" + p.Variant
 	}
 	return s
+}
+
+// httpTransport is go-containerregistry's default transport, taking any
+// certificate when insecure.
+func httpTransport(insecure bool) http.RoundTripper {
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	if insecure {
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	return t
 }

@@ -16,7 +16,8 @@
 #      runc exec), and run -d + rm -f (next to a foreground run);
 #   6. load of a 5-layer, 100 MB archive, next to tar -x of it;
 #   7. pull of that image (gzip layers) from a registry on loopback, next to
-#      skopeo's download alone, and a pull that finds every layer there;
+#      skopeo's download alone and podman's pull, and a pull that finds
+#      every layer there;
 #   8. peak RSS (GNU time's %M: the largest of the process and its children).
 #
 # Each comparison runs in ROUNDS rounds (hyperfine on all its commands, one
@@ -32,7 +33,7 @@ out=$(realpath -m "${OUT:-.bench}")
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (containers need it)" >&2; exit 1; }
 
 need=()
-for pair in hyperfine:hyperfine bwrap:bubblewrap runc:runc crun:crun /usr/bin/time:time python3:python3 skopeo:skopeo; do
+for pair in hyperfine:hyperfine bwrap:bubblewrap runc:runc crun:crun /usr/bin/time:time python3:python3 skopeo:skopeo podman:podman; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -223,7 +224,7 @@ echo "bench: 7/8 pull of the same image, gzip layers, from a registry on loopbac
 # tests do), in a network namespace of the bench's own; the image pushed
 # into it by skopeo with gzip layers. mydocker pull (download, gunzip,
 # hashing, unpacking) next to skopeo copy to an OCI layout (download
-# only), and a second pull that finds every layer there.
+# only) and podman pull, and a second pull that finds every layer there.
 reg=$PWD/.cache/docker-registry/usr/bin/docker-registry
 if [ ! -x "$reg" ]; then
   (cd "$(mktemp -d)" && apt-get download -qq docker-registry >/dev/null && dpkg-deb -x docker-registry_*.deb "$PWD/unpacked" \
@@ -239,16 +240,21 @@ echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$out/policy.json"
 $in_ns skopeo --policy "$out/policy.json" copy -q --dest-tls-verify=false --dest-compress-format gzip \
   "docker-archive:$out/big.tar" docker://localhost:5000/bench/big:1 >/dev/null
 rm -f "$out/big.tar"
+# podman (Debian's 4.3) pulls into a store of the bench's own, in a mount
+# namespace of its own (its overlay driver may mount), and unpacks as
+# mydocker does.
+podman="unshare -m --propagation private $in_ns podman --root $out/podman/storage --runroot $out/podman/run --storage-driver overlay --cgroup-manager cgroupfs --events-backend none"
 hf "$out/pull.json" 10 1 \
-  --prepare "$md --root $out/pullroot rmi localhost:5000/bench/big:1 >/dev/null 2>&1; rm -rf $out/layout" \
+  --prepare "$md --root $out/pullroot rmi localhost:5000/bench/big:1 >/dev/null 2>&1; rm -rf $out/layout $out/podman" \
   -n "mydocker pull (5 layers, gzip)" "$in_ns $md --root $out/pullroot pull -q localhost:5000/bench/big:1" \
-  -n "skopeo copy docker://... oci:DIR (download only)" "$in_ns skopeo --policy $out/policy.json copy -q --src-tls-verify=false docker://localhost:5000/bench/big:1 oci:$out/layout:1"
+  -n "skopeo copy docker://... oci:DIR (download only)" "$in_ns skopeo --policy $out/policy.json copy -q --src-tls-verify=false docker://localhost:5000/bench/big:1 oci:$out/layout:1" \
+  -n "podman pull (download and unpack)" "$podman pull -q --tls-verify=false localhost:5000/bench/big:1"
 $in_ns "$md" --root "$out/pullroot" pull -q localhost:5000/bench/big:1 >/dev/null
 hf "$out/pull-again.json" 20 2 -N \
   -n "mydocker pull, every layer there" "$in_ns $md --root $out/pullroot pull -q localhost:5000/bench/big:1"
 kill "$regpid"; wait "$regpid" 2>/dev/null || true; regpid=
 ip netns del "$regns"; regns=
-rm -rf "$out/pullroot" "$out/layout" "$out/registry"
+rm -rf "$out/pullroot" "$out/layout" "$out/registry" "$out/podman"
 
 echo "bench: 8/8 peak RSS" >&2
 rss() { # median of 21 runs of GNU time's %M, in KiB

@@ -2,9 +2,17 @@ package e2e
 
 import (
 	"archive/tar"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	cryptorand "crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"math/rand"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -506,4 +514,92 @@ echo "used=$(du -sk "$1/root" | cut -f1)"
 	if !strings.Contains(got, "left=0\n") {
 		t.Errorf("a pull onto a full disk left layers or staging directories:\n%s", got)
 	}
+}
+
+// TestRegistryOverTLS: a registry that is not on loopback is reached by
+// https with a trusted certificate only: its self-signed one is refused in
+// one line that names --insecure-registry, which then lets the pull
+// through (and MYDOCKER_INSECURE_REGISTRIES too). The registry listens on
+// an address of its own network namespace, 198.18.0.1 (the benchmarking range: not a
+// private one, which go-containerregistry reaches by http).
+func TestRegistryOverTLS(t *testing.T) {
+	reg := startRegistryTLS(t)
+	root := layerRoot(t)
+	needImage(t)
+	mustRun(t, "--root", root, "import", imageTarball(), "198.18.0.1:5000/tls/bb:1")
+	r := reg.md(nil, "--root", root, "push", "198.18.0.1:5000/tls/bb:1")
+	if r.status != 1 || !strings.Contains(r.stderr, "--insecure-registry 198.18.0.1:5000") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("push to a registry with a self-signed certificate: %d %q; want 1 and one line naming --insecure-registry", r.status, r.stderr)
+	}
+	reg.mustMd("--root", root, "push", "--insecure-registry", "198.18.0.1:5000", "198.18.0.1:5000/tls/bb:1")
+	fresh := layerRoot(t)
+	if r := reg.md(nil, "--root", fresh, "pull", "198.18.0.1:5000/tls/bb:1"); r.status != 1 || !strings.Contains(r.stderr, "insecure-registry") {
+		t.Errorf("pull from it: %d %q", r.status, r.stderr)
+	}
+	if r := reg.md([]string{"MYDOCKER_INSECURE_REGISTRIES=198.18.0.1:5000"}, "--root", fresh, "pull", "198.18.0.1:5000/tls/bb:1"); r.status != 0 {
+		t.Errorf("pull with MYDOCKER_INSECURE_REGISTRIES: %d %q", r.status, r.stderr)
+	}
+}
+
+// startRegistryTLS starts a registry on https://198.18.0.1:5000 with a
+// self-signed certificate, in a network namespace of its own.
+func startRegistryTLS(t *testing.T) *testRegistry {
+	t.Helper()
+	bin := registryBinary(t)
+	reg := &testRegistry{t: t, ns: fmt.Sprintf("mdreg-%d-%d", os.Getpid(), registries.Add(1)), storage: t.TempDir()}
+	for _, argv := range [][]string{{"ip", "netns", "add", reg.ns}, {"ip", "-n", reg.ns, "link", "set", "lo", "up"},
+		{"ip", "-n", reg.ns, "addr", "add", "198.18.0.1/32", "dev", "lo"}} {
+		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%q: %v: %s", argv, err, out)
+		}
+		if argv[2] == "add" && argv[1] == "netns" {
+			t.Cleanup(func() { exec.Command("ip", "netns", "del", reg.ns).Run() })
+		}
+	}
+	dir := t.TempDir()
+	certFile, keyFile := selfSignedCertificate(t, dir, "198.18.0.1")
+	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 198.18.0.1:5000\n  tls:\n    certificate: %s\n    key: %s\n", reg.storage, certFile, keyFile)
+	cfg := filepath.Join(dir, "config.yml")
+	os.WriteFile(cfg, []byte(config), 0o644)
+	serve := exec.Command("ip", "netns", "exec", reg.ns, bin, "serve", cfg)
+	var logs strings.Builder
+	serve.Stdout, serve.Stderr = &logs, &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { serve.Process.Kill(); serve.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if exec.Command("ip", "netns", "exec", reg.ns, "bash", "-c", "echo > /dev/tcp/198.18.0.1/5000").Run() == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the registry never listened: %s", logs.String())
+		}
+	}
+	return reg
+}
+
+// selfSignedCertificate writes a certificate for ip, signed by itself, and
+// its key.
+func selfSignedCertificate(t *testing.T, dir, ip string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), cryptorand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: ip},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP(ip)}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(cryptorand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return certFile, keyFile
 }
