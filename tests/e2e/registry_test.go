@@ -603,3 +603,61 @@ func selfSignedCertificate(t *testing.T, dir, ip string) (string, string) {
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
 	return certFile, keyFile
 }
+
+// TestCredentialHelpers: credentials docker keeps with a credential helper
+// (credHelpers for one registry, credsStore for all) are mydocker's too:
+// login stores them through the helper, pull reads them back from it, and
+// config.json holds no password.
+func TestCredentialHelpers(t *testing.T) {
+	reg := startRegistry(t, map[string]string{"helped": "helper-pass"})
+	bin := t.TempDir()
+	secrets := filepath.Join(t.TempDir(), "secrets")
+	// docker-credential-filestore: docker's helper protocol (store, get,
+	// erase on stdin and stdout), kept in one file.
+	helper := `#!/bin/sh
+store="` + secrets + `"
+case "$1" in
+store) cat > "$store" ;;
+get) read server; if [ -s "$store" ]; then cat "$store"; else echo "credentials not found in native keychain"; exit 1; fi ;;
+erase) read server; rm -f "$store" ;;
+list) echo '{}' ;;
+esac
+`
+	os.WriteFile(filepath.Join(bin, "docker-credential-filestore"), []byte(helper), 0o755)
+	env := []string{"PATH=" + bin + ":" + os.Getenv("PATH")}
+	root := layerRoot(t)
+	needImage(t)
+	mustRun(t, "--root", root, "import", imageTarball(), "localhost:5000/helped/bb:1")
+	for _, key := range []string{"credsStore", "credHelpers"} {
+		t.Run(key, func(t *testing.T) {
+			config := t.TempDir()
+			doc := `{"credsStore": "filestore"}`
+			if key == "credHelpers" {
+				doc = `{"credHelpers": {"localhost:5000": "filestore"}}`
+			}
+			os.WriteFile(filepath.Join(config, "config.json"), []byte(doc), 0o600)
+			env := append(env, "DOCKER_CONFIG="+config)
+			argv := reg.in(mydocker, "login", "-u", "helped", "--password-stdin", "localhost:5000")
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.Env, cmd.Stdin = append(os.Environ(), env...), strings.NewReader("helper-pass\n")
+			if out, err := cmd.CombinedOutput(); err != nil || string(out) != "Login Succeeded\n" {
+				t.Fatalf("login through the helper: %v %q", err, out)
+			}
+			if kept, _ := os.ReadFile(secrets); !strings.Contains(string(kept), "helper-pass") {
+				t.Errorf("the helper was not given the credentials: %q", kept)
+			}
+			if saved, _ := os.ReadFile(filepath.Join(config, "config.json")); strings.Contains(string(saved), "helper-pass") || strings.Contains(string(saved), `"auth"`) {
+				t.Errorf("config.json holds the password although a helper keeps it:\n%s", saved)
+			}
+			if r := reg.md(env, "--root", root, "push", "localhost:5000/helped/bb:1"); r.status != 0 {
+				t.Errorf("push with the helper's credentials: %d %q", r.status, r.stderr)
+			}
+			if r := reg.md(env, "logout", "localhost:5000"); r.status != 0 {
+				t.Errorf("logout: %d %q", r.status, r.stderr)
+			}
+			if _, err := os.Stat(secrets); err == nil {
+				t.Error("logout did not erase the credentials from the helper")
+			}
+		})
+	}
+}
