@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,6 +95,15 @@ func startRegistry(t *testing.T, users map[string]string) *testRegistry {
 		os.WriteFile(htpasswd, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 		config += fmt.Sprintf("auth:\n  htpasswd:\n    realm: mydocker-tests\n    path: %s\n", htpasswd)
 	}
+	reg.serve(bin, config, "127.0.0.1")
+	return reg
+}
+
+// serve starts the registry bin with config in the namespace, stopped
+// when the test ends, and waits (boundedly) until it listens on addr:5000.
+func (reg *testRegistry) serve(bin, config, addr string) {
+	t := reg.t
+	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "config.yml")
 	os.WriteFile(cfg, []byte(config), 0o644)
 	serve := exec.Command("ip", "netns", "exec", reg.ns, bin, "serve", cfg)
@@ -104,14 +114,13 @@ func startRegistry(t *testing.T, users map[string]string) *testRegistry {
 	}
 	t.Cleanup(func() { serve.Process.Kill(); serve.Wait() })
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if exec.Command("ip", "netns", "exec", reg.ns, "bash", "-c", "echo > /dev/tcp/127.0.0.1/5000").Run() == nil {
-			break
+		if exec.Command("ip", "netns", "exec", reg.ns, "bash", "-c", "echo > /dev/tcp/"+addr+"/5000").Run() == nil {
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the registry never listened: %s", logs.String())
 		}
 	}
-	return reg
 }
 
 // in is the command line that runs argv in the registry's network
@@ -559,23 +568,7 @@ func startRegistryTLS(t *testing.T) *testRegistry {
 	dir := t.TempDir()
 	certFile, keyFile := selfSignedCertificate(t, dir, "198.18.0.1")
 	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 198.18.0.1:5000\n  tls:\n    certificate: %s\n    key: %s\n", reg.storage, certFile, keyFile)
-	cfg := filepath.Join(dir, "config.yml")
-	os.WriteFile(cfg, []byte(config), 0o644)
-	serve := exec.Command("ip", "netns", "exec", reg.ns, bin, "serve", cfg)
-	var logs strings.Builder
-	serve.Stdout, serve.Stderr = &logs, &logs
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { serve.Process.Kill(); serve.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if exec.Command("ip", "netns", "exec", reg.ns, "bash", "-c", "echo > /dev/tcp/198.18.0.1/5000").Run() == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the registry never listened: %s", logs.String())
-		}
-	}
+	reg.serve(bin, config, "198.18.0.1")
 	return reg
 }
 
@@ -659,5 +652,49 @@ esac
 				t.Error("logout did not erase the credentials from the helper")
 			}
 		})
+	}
+}
+
+// TestPullInterrupted: Ctrl-C (SIGINT) or SIGTERM during a pull ends it
+// with 128+N and one line, and nothing of the image is left.
+func TestPullInterrupted(t *testing.T) {
+	reg := startRegistry(t, nil)
+	reg.pushed(bigImage(t, "slow:1", 3, 24<<20), "localhost:5000/team/slow:1")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		interrupted := false
+		for try := 0; try < 5 && !interrupted; try++ {
+			root := layerRoot(t)
+			argv := reg.in(mydocker, "--root", root, "pull", "localhost:5000/team/slow:1")
+			cmd := exec.Command(argv[0], argv[1:]...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Once its first layer is on its way (a staging directory).
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+				if found, _ := filepath.Glob(filepath.Join(root, "image", "tmp", "layer-*")); len(found) > 0 {
+					break
+				}
+			}
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			status := statusOf(t, cmd, err)
+			if status == 0 {
+				mustRun(t, "--root", root, "rmi", "localhost:5000/team/slow:1")
+				continue // done before the signal: again
+			}
+			interrupted = true
+			if status != 128+int(sig) || !strings.Contains(stderr.String(), "interrupted") || strings.Count(stderr.String(), "\n") != 1 {
+				t.Errorf("pull stopped by %v: status %d, stderr %q; want %d and one line", sig, status, stderr.String(), 128+int(sig))
+			}
+			if out := mustRun(t, "--root", root, "images", "-q"); out != "" {
+				t.Errorf("an interrupted pull left an image: %q", out)
+			}
+			checkStoreClean(t, root)
+		}
+		if !interrupted {
+			t.Errorf("every pull ended before %v reached it", sig)
+		}
 	}
 }
