@@ -27,9 +27,12 @@ var runCommand = cli.Command{
    Everything from COMMAND on belongs to COMMAND: mydocker run -ti /bin/ls -l /
    A first argument that is a path (/bin/sh, ./prog, ../prog) is a command
    on the host's files (the book's chapter 3: run -ti /bin/sh); anything
-   else is an imported image (busybox, busybox:latest, library/busybox),
-   and the command runs in it (run -ti busybox sh); with --rootfs DIR, the
-   command runs in DIR. One that names no image is an error (125).
+   else is an image, named as docker names it (busybox, busybox:1.36,
+   localhost:5000/team/app@sha256:...) or by ID, and the command runs on
+   its layers (run -ti busybox sh); with --rootfs DIR, the command runs in
+   DIR. An image the store lacks is pulled from its registry first
+   (--pull missing, docker's default); with --pull never, or if the pull
+   fails, it is an error (125).
 
    Security: in an image or --rootfs the command gets docker's defaults
    (docker's capability set, its seccomp profile, masked and read-only
