@@ -11,10 +11,13 @@ TAGS    := urfave_cli_no_docs
 all: build
 
 # mydocker, and beside it mydocker-registry, the registry client its pull,
-# push and login run (kept out of mydocker: docs/registries.md).
+# push and login run (kept out of mydocker: docs/registries.md), and
+# mydocker-runc, a link to mydocker that speaks runc's command line
+# (docs/oci-runtime.md).
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o mydocker .
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o mydocker-registry ./cmd/mydocker-registry
+	ln -sf mydocker mydocker-runc
 
 # The whole suite: formatting, vet, unit tests, end-to-end tests. The
 # end-to-end tests need root; for another user they skip (CI=true makes

@@ -43,6 +43,10 @@ const usage = `a simple container runtime, written to learn how docker works.
 func init() { runtime.LockOSThread() }
 
 func main() {
+	if filepath.Base(os.Args[0]) == runcName {
+		runcMain()
+		return
+	}
 	app := cli.NewApp()
 	app.Name = "mydocker"
 	app.Usage = usage

@@ -189,3 +189,43 @@ func SpreadSets() error {
 	}
 	return nil
 }
+
+// ApplyEach sets the calling thread's effective, permitted, inheritable
+// and ambient sets to exactly the names given for each (an OCI bundle's
+// process.capabilities; the bounding set goes first, ApplyBounding). The
+// kernel's ambient set holds only what is permitted and inheritable too:
+// the rest of ambient is left out, as runc leaves it (runc's own default
+// config.json lists an ambient set with no inheritable one).
+func ApplyEach(effective, permitted, inheritable, ambient []string) error {
+	var amb []string
+	for _, a := range ambient {
+		if slices.Contains(permitted, a) && slices.Contains(inheritable, a) {
+			amb = append(amb, a)
+		}
+	}
+	ambient = amb
+	caps, err := capability.NewPid2(0)
+	if err != nil {
+		return fmt.Errorf("capabilities: %w", err)
+	}
+	caps.Clear(capability.CAPS | capability.AMBS)
+	for _, set := range []struct {
+		which capability.CapType
+		names []string
+	}{
+		{capability.EFFECTIVE, effective}, {capability.PERMITTED, permitted},
+		{capability.INHERITABLE, inheritable}, {capability.AMBIENT, ambient},
+	} {
+		for _, name := range set.names {
+			c, ok := lookup(name)
+			if !ok {
+				return fmt.Errorf("capabilities: %s is not known to this kernel", name)
+			}
+			caps.Set(set.which, c)
+		}
+	}
+	if err := caps.Apply(capability.CAPS | capability.AMBS); err != nil {
+		return fmt.Errorf("capabilities: set the process's sets: %w", err)
+	}
+	return nil
+}

@@ -19,6 +19,9 @@ type hierarchy struct {
 	// (mount point plus its own path); v2 uses self instead.
 	v1   map[string]string
 	self string // v2: mydocker's own cgroup directory
+	// v1Mount maps a controller to its hierarchy's mount point, where an
+	// absolute cgroupsPath (OCI) starts.
+	v1Mount map[string]string
 }
 
 // Version is 1 or 2, for messages.
@@ -63,7 +66,7 @@ func parseHierarchy(mountinfo, selfCgroup string) (*hierarchy, error) {
 		}
 	})
 
-	h := &hierarchy{v1: map[string]string{}}
+	h := &hierarchy{v1: map[string]string{}, v1Mount: map[string]string{}}
 	sc := bufio.NewScanner(strings.NewReader(selfCgroup))
 	for sc.Scan() {
 		// 4:memory:/user.slice   or, for v2, 0::/user.slice
@@ -84,6 +87,7 @@ func parseHierarchy(mountinfo, selfCgroup string) (*hierarchy, error) {
 				// root is a prefix of our path that is not in the tree.
 				rel := strings.TrimPrefix(parts[2], m.root)
 				h.v1[controller] = filepath.Join(m.point, rel)
+				h.v1Mount[controller] = m.point
 			}
 		}
 	}

@@ -32,6 +32,12 @@ type Manager struct {
 	// held are those directories, open and flock'ed while the container
 	// lives (see Create).
 	held []*os.File
+	// path, when set, is where the cgroup goes instead of Name beside
+	// mydocker's own (NewPath); all makes it in every hierarchy.
+	path string
+	all  bool
+	// Parents are the directories above it that Create made.
+	Parents []string
 }
 
 // New prepares a cgroup called name for res on this host, checking that
@@ -121,17 +127,25 @@ func (m *Manager) Create() (err error) {
 			return err
 		}
 	}
-	for _, s := range m.needed() {
-		if _, made := m.dirs[m.key(s.name)]; made {
+	for _, c := range m.controllers() {
+		if _, made := m.dirs[m.key(c)]; made {
 			continue
 		}
-		dir := filepath.Join(m.parent(s.name), m.Name)
+		dir := m.target(c)
 		err := os.Mkdir(dir, 0o755)
+		if m.path != "" && errors.Is(err, fs.ErrExist) {
+			err = nil // a cgroupsPath may name a cgroup that exists
+		} else if m.path != "" && errors.Is(err, fs.ErrNotExist) {
+			err = m.makeParents(c, dir)
+		}
+		if err == nil && c == "cpuset" && m.path != "" {
+			err = inheritCpuset(dir)
+		}
 		trace.Step("3.2", "", err, "mkdir %s", dir)
 		if err != nil {
 			return fmt.Errorf("cgroups: create %s: %w", dir, err)
 		}
-		m.dirs[m.key(s.name)] = dir
+		m.dirs[m.key(c)] = dir
 		f, err := os.Open(dir)
 		if err == nil {
 			err = unix.Flock(int(f.Fd()), unix.LOCK_SH)
@@ -190,8 +204,8 @@ func (m *Manager) TaskFiles() []string {
 	}
 	var files []string
 	seen := map[string]bool{}
-	for _, s := range m.needed() {
-		if dir := m.dir(s.name); !seen[dir] {
+	for _, c := range m.controllers() {
+		if dir := m.dir(c); !seen[dir] {
 			seen[dir] = true
 			files = append(files, filepath.Join(dir, "tasks"))
 		}
@@ -254,13 +268,16 @@ func (m *Manager) lockParents() (unlock func(), err error) {
 		}
 	}
 	seen := map[string]bool{}
-	for _, s := range m.needed() {
-		dir := m.parent(s.name)
+	for _, c := range m.controllers() {
+		dir := filepath.Dir(m.target(c))
 		if seen[dir] {
 			continue
 		}
 		seen[dir] = true
 		f, err := os.Open(dir)
+		if m.path != "" && errors.Is(err, fs.ErrNotExist) {
+			continue // a cgroupsPath whose parents Create makes
+		}
 		if err == nil {
 			err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
 		}

@@ -80,6 +80,9 @@ type Config struct {
 	// Privileged (--privileged): /proc and /sys unmasked and writable, the
 	// host's devices in /dev.
 	Privileged bool
+	// Bundle, when set, is an OCI bundle's config.json (mydocker-runc):
+	// its mounts, devices and process settings in place of run's own.
+	Bundle *Bundle
 }
 
 // Volume is one -v HOST:CONTAINER[:ro].
@@ -120,6 +123,7 @@ const (
 	keyCgroupNS     = "cgroupns"
 	keyCgroupTask   = "cgroup-tasks"
 	keyExec         = "exec"
+	keyBundle       = "bundle"
 	// The last record. run keeps its end of the pipe open after it, so
 	// that init can later tell a live parent (pipe open) from a dead one
 	// (pipe hung up): see dieWithParent.
@@ -171,6 +175,13 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	addFlag(keyExec, cfg.Exec)
 	for _, f := range cfg.CgroupTasks {
 		add(keyCgroupTask, f)
+	}
+	if cfg.Bundle != nil {
+		b, err := encodeBundle(cfg.Bundle)
+		if err != nil {
+			return fmt.Errorf("send container config: %w", err)
+		}
+		add(keyBundle, b)
 	}
 	add(keyEnd, "")
 	if r.err != nil {
@@ -249,6 +260,12 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.Exec = value == "1"
 		case keyCgroupTask:
 			cfg.CgroupTasks = append(cfg.CgroupTasks, value)
+		case keyBundle:
+			b, err := decodeBundle(value)
+			if err != nil {
+				return false, err
+			}
+			cfg.Bundle = b
 		case keyEnd:
 			return true, nil
 		default:

@@ -59,6 +59,9 @@ func confine(cfg *Config, id *identity) error {
 			return err
 		}
 	}
+	if cfg.Bundle != nil {
+		return confineBundle(cfg.Bundle)
+	}
 	if cfg.LimitCapabilities {
 		err := capabilities.ApplyBounding(cfg.Capabilities)
 		trace.Step(trace.Beyond, "docker's bounding set: no exec grants more, whoever runs it", err, "prctl(PR_CAPBSET_DROP, all but %s)", strings.Join(cfg.Capabilities, "|"))

@@ -264,6 +264,21 @@ func (p *ParentProcess) Start(ready <-chan struct{}) error {
 	return nil
 }
 
+// ConsoleTo makes init send the pty master it makes (cfg.ConsoleSocket)
+// over conn, a connection to the caller's console socket (OCI's
+// --console-socket), instead of back to this process.
+func (p *ParentProcess) ConsoleTo(conn *os.File) {
+	if p.consoleR == nil {
+		return
+	}
+	p.consoleR.Close()
+	p.consoleR = nil
+	last := len(p.childFs) - 1
+	p.childFs[last].Close()
+	p.childFs[last] = conn
+	p.Cmd.ExtraFiles = p.childFs
+}
+
 func (p *ParentProcess) closeParentEnds() {
 	p.configW.Close()
 	p.statusR.Close()

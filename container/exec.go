@@ -3,6 +3,7 @@ package container
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"syscall"
 
@@ -27,8 +28,12 @@ import (
 // for it, and dies with its goroutine.
 type ExecProcess struct {
 	*ParentProcess
-	state *State
-	done  chan execResult
+	// CgroupDirs, when set, are the container's cgroup directories
+	// (an OCI container's, named by its config); else they are found
+	// from its PID 1 among mydocker's.
+	CgroupDirs []string
+	state      *State
+	done       chan execResult
 }
 
 type execResult struct {
@@ -100,6 +105,16 @@ func (e *ExecProcess) enter() error {
 	tasks, unified, err := cgroups.Of(s.Pid)
 	if err != nil {
 		return fmt.Errorf("exec: %w", err)
+	}
+	if e.CgroupDirs != nil {
+		tasks, unified = nil, ""
+		for _, d := range e.CgroupDirs {
+			if _, err := os.Stat(filepath.Join(d, "cgroup.controllers")); err == nil {
+				unified = d
+			} else {
+				tasks = append(tasks, filepath.Join(d, "tasks"))
+			}
+		}
 	}
 	for _, t := range tasks {
 		// cgroup v1: this thread moves itself; what it forks starts there.

@@ -95,17 +95,44 @@ func initContainer(status *os.File) *StartError {
 		}
 		return startCommand(cfg, configPipe, status)
 	}
-	if os.Getpid() != 1 {
+	b := cfg.Bundle
+	if os.Getpid() != 1 && (b == nil || b.NewPID) {
 		return startErrorf(StatusRuntimeError, "%v", ErrNotInContainer)
+	}
+	if b != nil {
+		// An OCI bundle: its start FIFO is opened while the host's paths
+		// are still there, and its cgroup (and cgroup namespace) is
+		// joined before its mounts, one of which may be that cgroup's.
+		if b.StartFifo != "" {
+			fd, err := unix.Open(b.StartFifo, unix.O_RDWR|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return startErrorf(StatusRuntimeError, "open the start FIFO: %v", err)
+			}
+			startFd = fd
+		}
+		if err := enterCgroup(cfg); err != nil {
+			return startErrorf(StatusRuntimeError, "%v", err)
+		}
 	}
 	if err := setUpMounts(cfg); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
-	if err := enterCgroup(cfg); err != nil {
-		return startErrorf(StatusRuntimeError, "%v", err)
+	if b == nil {
+		if err := enterCgroup(cfg); err != nil {
+			return startErrorf(StatusRuntimeError, "%v", err)
+		}
 	}
 	if cfg.Rootfs != "" {
-		if err := pivotRoot(cfg.Rootfs); err != nil {
+		pivot := pivotRoot
+		if b != nil && b.NoPivot {
+			pivot = moveRoot
+		}
+		if err := pivot(cfg.Rootfs); err != nil {
+			return startErrorf(StatusRuntimeError, "%v", err)
+		}
+	}
+	if b != nil {
+		if err := applySysctls(b); err != nil {
 			return startErrorf(StatusRuntimeError, "%v", err)
 		}
 	}
@@ -116,18 +143,39 @@ func initContainer(status *os.File) *StartError {
 			return startErrorf(StatusRuntimeError, "set hostname %q: %v", cfg.Hostname, err)
 		}
 	}
-	if err := loopbackUp(); err != nil {
-		return startErrorf(StatusRuntimeError, "%v", err)
+	if b != nil && b.Domainname != "" {
+		if err := unix.Setdomainname([]byte(b.Domainname)); err != nil {
+			return startErrorf(StatusRuntimeError, "set domainname %q: %v", b.Domainname, err)
+		}
+	}
+	if b == nil || b.NewNet {
+		if err := loopbackUp(); err != nil {
+			return startErrorf(StatusRuntimeError, "%v", err)
+		}
 	}
 	return startCommand(cfg, configPipe, status)
 }
+
+// startFd is the FIFO an OCI container's init waits on (Bundle.StartFifo).
+var startFd = -1
 
 // startCommand is the last steps, those of run and exec alike: the
 // working directory, the command looked up, the death signal, descriptors,
 // confinement, exec.
 func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 	var id *identity
-	if cfg.User != "" {
+	if b := cfg.Bundle; b != nil {
+		if envValue(cfg.Env, "HOME") == "" {
+			home := "/"
+			if e := findEntry("/etc/passwd", 7, func(f []string) bool { n, _ := parseID(f[2]); return n == b.UID }); e != nil && e[5] != "" {
+				home = e[5]
+			}
+			cfg.Env = append(cfg.Env, "HOME="+home)
+		}
+		if err := applyProcessLimits(b); err != nil {
+			return startErrorf(StatusRuntimeError, "%v", err)
+		}
+	} else if cfg.User != "" {
 		var err error
 		if id, err = lookUpUser(cfg.User); err != nil {
 			return startErrorf(StatusRuntimeError, "%v", err)
@@ -145,7 +193,8 @@ func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 	if se != nil {
 		return se
 	}
-	if err := dieWithParent(configPipe); err != nil {
+	created := cfg.Bundle != nil && cfg.Bundle.StartFifo != ""
+	if err := dieWithParent(configPipe, created || cfg.Bundle != nil && cfg.Bundle.Detach); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
 	configPipe.Close()
@@ -154,6 +203,14 @@ func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 	}
 	if err := confine(cfg, id); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
+	}
+	if created {
+		// Ready: create returns (the status pipe's end of file), and the
+		// command waits for start.
+		status.Close()
+		if err := waitForStart(startFd); err != nil {
+			return startErrorf(StatusRuntimeError, "%v", err)
+		}
 	}
 
 	if cfg.Init {
@@ -192,6 +249,9 @@ func enterCgroup(cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("new cgroup namespace: %w", err)
 	}
+	if cfg.Bundle != nil {
+		return nil // a bundle mounts its cgroup file systems where it lists them
+	}
 	return mountCgroupFS(cfg)
 }
 
@@ -205,9 +265,18 @@ func enterCgroup(cfg *Config) error {
 // PID namespace the parent is always 0), but the config pipe can: run keeps
 // its write end open until the command has started, and the kernel hangs up
 // the read end when the last writer dies.
-func dieWithParent(configPipe *os.File) error {
-	err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
-	trace.Step(trace.Beyond, "the container dies with mydocker, whatever kills it", err, "prctl(PR_SET_PDEATHSIG, SIGKILL)")
+//
+// An OCI container (created) outlives the create that made it: its death
+// signal goes instead, and its caller (containerd's shim, conmon) becomes
+// its parent. The check stays: a create killed before this point leaves
+// a container that the next delete removes, not one that runs.
+func dieWithParent(configPipe *os.File, created bool) error {
+	var sig uintptr = uintptr(unix.SIGKILL)
+	if created {
+		sig = 0
+	}
+	err := unix.Prctl(unix.PR_SET_PDEATHSIG, sig, 0, 0, 0)
+	trace.Step(trace.Beyond, "the container dies with mydocker, whatever kills it", err, "prctl(PR_SET_PDEATHSIG, %d)", sig)
 	if err != nil {
 		return fmt.Errorf("set parent-death signal: %w", err)
 	}
@@ -268,6 +337,9 @@ func setUpMounts(cfg *Config) error {
 		`mount("", "/", "", MS_REC|MS_PRIVATE, "")`)
 	if err != nil {
 		return fmt.Errorf("make mount tree private: %w", err)
+	}
+	if cfg.Bundle != nil && cfg.Rootfs == "" {
+		return fmt.Errorf("an OCI container needs a root")
 	}
 	if cfg.Rootfs != "" {
 		return setUpRootfs(cfg)

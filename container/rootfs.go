@@ -37,6 +37,14 @@ func setUpRootfs(cfg *Config) error {
 			return err
 		}
 	}
+	if b := cfg.Bundle; b != nil && b.RootPropagation != 0 {
+		// The root's propagation, as config.json asks: in a peer group
+		// of the container's own (the tree was made private first), so
+		// even "shared" reaches nothing of the host's.
+		if err := mount(trace.Beyond, "config.json's rootfsPropagation", "", newRoot, "", b.RootPropagation, ""); err != nil {
+			return err
+		}
+	}
 
 	// Every mount point is created through os.Root, which refuses a path
 	// that leaves newRoot through a symbolic link planted in the image
@@ -48,6 +56,12 @@ func setUpRootfs(cfg *Config) error {
 	defer root.Close()
 	in := func(path string) string { return filepath.Join(newRoot, path) }
 
+	if cfg.Bundle != nil {
+		if err := setUpBundleMounts(cfg, root, in); err != nil {
+			return err
+		}
+		return remountReadOnly(cfg)
+	}
 	const noexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	sysFlags := uintptr(noexec | unix.MS_RDONLY)
 	if cfg.Privileged {
@@ -79,7 +93,7 @@ func setUpRootfs(cfg *Config) error {
 		}
 	}
 	if !cfg.Privileged {
-		if err := maskKernelFiles(in); err != nil {
+		if err := maskKernelFiles(in, maskedPaths, readOnlyPaths); err != nil {
 			return err
 		}
 	}
@@ -126,15 +140,34 @@ func setUpRootfs(cfg *Config) error {
 			return fmt.Errorf("working directory %s: %w", cfg.Workdir, err)
 		}
 	}
-	if cfg.ReadOnly {
-		// Last, once every mount point exists: only the root mount itself
-		// turns read-only; /proc, /dev, /tmp and volumes are mounts of
-		// their own and keep their flags.
-		if err := mount(trace.Beyond, "--read-only", "", newRoot, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			return err
-		}
+	return remountReadOnly(cfg)
+}
+
+// remountReadOnly makes the root read-only (--read-only, root.readonly),
+// last, once every mount point exists: only the root mount itself turns
+// read-only; /proc, /dev, /tmp and volumes are mounts of their own and
+// keep their flags.
+func remountReadOnly(cfg *Config) error {
+	if !cfg.ReadOnly {
+		return nil
 	}
-	return nil
+	return mount(trace.Beyond, "--read-only", "", cfg.Rootfs, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
+}
+
+// moveRoot is pivotRoot without pivot_root (runc's --no-pivot): the new
+// root moved over "/" and chroot'ed into. The old root stays below, out
+// of reach only as long as the command cannot chroot (CAP_SYS_CHROOT).
+func moveRoot(newRoot string) error {
+	if err := unix.Chdir(newRoot); err != nil {
+		return fmt.Errorf("chdir to new root: %w", err)
+	}
+	if err := mount(trace.Beyond, "--no-pivot", newRoot, "/", "", unix.MS_MOVE, ""); err != nil {
+		return err
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	return unix.Chdir("/")
 }
 
 // pivotRoot makes newRoot the container's "/" and detaches the old root,
@@ -166,16 +199,19 @@ func pivotRoot(newRoot string) error {
 // the cgroup namespace are rooted at the container's cgroup, read-only (a
 // program reads its limits; it cannot raise them).
 func mountCgroupFS(cfg *Config) error {
-	in := func(path string) string { return filepath.Join(cfg.Rootfs, path) }
+	return mountCgroupFSAt(filepath.Join(cfg.Rootfs, "sys/fs/cgroup"), !cfg.Privileged)
+}
+
+// mountCgroupFSAt is mountCgroupFS onto dir (an OCI bundle's cgroup mount).
+func mountCgroupFSAt(dir string, readOnly bool) error {
 	fss, err := cgroups.ContainerFS()
 	if err != nil {
 		return err
 	}
 	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY)
-	if cfg.Privileged {
+	if !readOnly {
 		flags &^= unix.MS_RDONLY
 	}
-	dir := in("sys/fs/cgroup")
 	if len(fss) == 1 && fss[0].Type == "cgroup2" {
 		return mount(trace.Beyond, cgroupNote, "cgroup2", dir, "cgroup2", flags, "")
 	}
@@ -213,7 +249,7 @@ func setUpDev(cfg *Config, root *os.Root, in func(string) string) error {
 	if err := mount(trace.Beyond, "a /dev of the container's own, with only the safe devices", "tmpfs", in("dev"), "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
 		return err
 	}
-	if err := populateDev(in); err != nil {
+	if err := populateDev(in, false, true); err != nil {
 		return err
 	}
 	if cfg.Privileged {
@@ -258,8 +294,10 @@ func copyHostDevices(in func(string) string) error {
 
 // populateDev fills the container's /dev tmpfs. The tmpfs was mounted a
 // moment ago and holds nothing the image could have planted, so plain
-// system calls on its paths are safe here (no os.Root walk needed).
-func populateDev(in func(string) string) error {
+// system calls on its paths are safe here (no os.Root walk needed). In a
+// user namespace (bind) the nodes are the host's, bound; withMounts makes
+// /dev/pts and /dev/shm too (an OCI bundle lists its own).
+func populateDev(in func(string) string, bind, withMounts bool) error {
 	// Device nodes get exactly 0666: without the umask, no chmod after.
 	defer unix.Umask(unix.Umask(0))
 	devices := []struct {
@@ -271,9 +309,30 @@ func populateDev(in func(string) string) error {
 	}
 	for _, d := range devices {
 		path := in("dev/" + d.name)
+		if bind {
+			if err := os.WriteFile(path, nil, 0o666); err != nil {
+				return fmt.Errorf("create %s: %w", path, err)
+			}
+			if err := mount(trace.Beyond, "a user namespace may not mknod: the host's node, bound", "/dev/"+d.name, path, "", unix.MS_BIND, ""); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := unix.Mknod(path, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
 			return fmt.Errorf("mknod %s: %w", path, err)
 		}
+	}
+	links := [][2]string{
+		{"pts/ptmx", "dev/ptmx"}, {"/proc/self/fd", "dev/fd"},
+		{"/proc/self/fd/0", "dev/stdin"}, {"/proc/self/fd/1", "dev/stdout"}, {"/proc/self/fd/2", "dev/stderr"},
+	}
+	for _, l := range links {
+		if err := unix.Symlink(l[0], in(l[1])); err != nil && !(errors.Is(err, unix.EEXIST) && !withMounts) {
+			return fmt.Errorf("create /%s: %w", l[1], err)
+		}
+	}
+	if !withMounts {
+		return nil
 	}
 	for _, dir := range []string{"dev/pts", "dev/shm"} {
 		if err := unix.Mkdir(in(dir), 0o755); err != nil {
@@ -289,15 +348,6 @@ func populateDev(in func(string) string) error {
 	if err := mount(trace.Beyond, "", "shm", in("dev/shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC,
 		"mode=1777,size=65536k"); err != nil {
 		return err
-	}
-	links := [][2]string{
-		{"pts/ptmx", "dev/ptmx"}, {"/proc/self/fd", "dev/fd"},
-		{"/proc/self/fd/0", "dev/stdin"}, {"/proc/self/fd/1", "dev/stdout"}, {"/proc/self/fd/2", "dev/stderr"},
-	}
-	for _, l := range links {
-		if err := unix.Symlink(l[0], in(l[1])); err != nil {
-			return fmt.Errorf("create /%s: %w", l[1], err)
-		}
 	}
 	return nil
 }
@@ -319,7 +369,7 @@ var (
 // maskKernelFiles hides maskedPaths (an empty read-only tmpfs over a
 // directory, /dev/null over a file) and makes readOnlyPaths read-only.
 // Paths this kernel does not have are skipped.
-func maskKernelFiles(in func(string) string) error {
+func maskKernelFiles(in func(string) string, maskedPaths, readOnlyPaths []string) error {
 	for _, p := range maskedPaths {
 		fi, err := os.Lstat(in(p))
 		if err != nil {

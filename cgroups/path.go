@@ -1,0 +1,227 @@
+package cgroups
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// NewPath prepares a cgroup at path, as an OCI bundle's cgroupsPath names
+// it: an absolute path starts at the root of each hierarchy, a relative
+// one at the cgroup mydocker runs in. Unlike New's, it is made in every
+// hierarchy, with limits or not: ps, kill --all, pause and the stats of an
+// OCI container all read it.
+func NewPath(path string, res Resources) (*Manager, error) {
+	if path == "" || filepath.Clean("/"+path) == "/" {
+		return nil, fmt.Errorf("cgroups: cgroupsPath %q names no cgroup", path)
+	}
+	h, err := detect()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newManager(h, filepath.Base(path), res)
+	if err != nil {
+		return nil, err
+	}
+	m.path, m.all = filepath.Clean(path), true
+	return m, nil
+}
+
+// controllers are the controllers the cgroup is made in: those its limits
+// need, or with NewPath every one this host has ("" on cgroup v2: one
+// directory for all).
+func (m *Manager) controllers() []string {
+	if m.h.unified != "" {
+		return []string{""}
+	}
+	var out []string
+	if m.all {
+		for c := range m.h.v1 {
+			if !strings.HasPrefix(c, "name=") {
+				out = append(out, c)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	for _, s := range m.needed() {
+		out = append(out, s.name)
+	}
+	return out
+}
+
+// target is the directory of the cgroup in controller's hierarchy.
+func (m *Manager) target(controller string) string {
+	if m.path == "" {
+		return filepath.Join(m.parent(controller), m.Name)
+	}
+	if filepath.IsAbs(m.path) {
+		root := m.h.unified
+		if root == "" {
+			root = m.h.v1Mount[controller]
+		}
+		return filepath.Join(root, m.path)
+	}
+	return filepath.Join(m.parent(controller), m.path)
+}
+
+// Dirs are the cgroup's directories, once made: what a later command
+// (delete, ps, kill --all) finds it by (Attach).
+func (m *Manager) Dirs() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range m.dirs {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Attached is a cgroup a command of an earlier process made: its
+// directories, as Dirs gave them.
+type Attached []string
+
+// Procs lists the processes in the cgroup (every directory holds the same
+// ones; the first that reads is enough).
+func (a Attached) Procs() ([]int, error) {
+	var lastErr error
+	for _, d := range a {
+		data, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		var pids []int
+		for _, f := range strings.Fields(string(data)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, n)
+			}
+		}
+		return pids, nil
+	}
+	if lastErr == nil {
+		lastErr = fmt.Errorf("no cgroup directory")
+	}
+	return nil, fmt.Errorf("cgroups: %w", lastErr)
+}
+
+// Remove removes the cgroup's directories (once its processes are gone).
+func (a Attached) Remove() error {
+	var errs []string
+	for _, d := range a {
+		if err := removeCgroup(d); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Freeze stops (frozen true) or resumes every process of the cgroup: the
+// v1 freezer's freezer.state, or v2's cgroup.freeze.
+func (a Attached) Freeze(frozen bool) error {
+	for _, d := range a {
+		if _, err := os.Stat(filepath.Join(d, "cgroup.freeze")); err == nil {
+			v := "0"
+			if frozen {
+				v = "1"
+			}
+			return writeFile(d, file{name: "cgroup.freeze", value: v})
+		}
+		if _, err := os.Stat(filepath.Join(d, "freezer.state")); err == nil {
+			v := "THAWED"
+			if frozen {
+				v = "FROZEN"
+			}
+			if err := writeFile(d, file{name: "freezer.state", value: v}); err != nil {
+				return err
+			}
+			// FREEZING settles into FROZEN once every task has stopped.
+			for i := 0; i < 1000; i++ {
+				state, _ := os.ReadFile(filepath.Join(d, "freezer.state"))
+				if strings.TrimSpace(string(state)) == v {
+					return nil
+				}
+				time.Sleep(time.Millisecond)
+			}
+			return fmt.Errorf("cgroups: %s stays %s", d, "FREEZING")
+		}
+	}
+	return fmt.Errorf("cgroups: no freezer for this container (no freezer hierarchy)")
+}
+
+// Frozen reports whether the cgroup is frozen.
+func (a Attached) Frozen() bool {
+	for _, d := range a {
+		if data, err := os.ReadFile(filepath.Join(d, "cgroup.freeze")); err == nil {
+			return strings.TrimSpace(string(data)) == "1"
+		}
+		if data, err := os.ReadFile(filepath.Join(d, "freezer.state")); err == nil {
+			return strings.TrimSpace(string(data)) != "THAWED"
+		}
+	}
+	return false
+}
+
+// makeParents makes dir and the parents it lacks, remembering those it
+// made (Parents) so that the last container under them removes them.
+func (m *Manager) makeParents(controller, dir string) error {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == "/" {
+			break
+		}
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !os.IsExist(err) {
+			return err
+		}
+		if controller == "cpuset" {
+			if err := inheritCpuset(missing[i]); err != nil {
+				return err
+			}
+		}
+		if i > 0 {
+			m.Parents = append(m.Parents, missing[i])
+		}
+	}
+	return nil
+}
+
+// inheritCpuset gives a new v1 cpuset its parent's CPUs and memory nodes:
+// one with none refuses every task.
+func inheritCpuset(dir string) error {
+	for _, name := range []string{"cpuset.cpus", "cpuset.mems"} {
+		cur, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || strings.TrimSpace(string(cur)) != "" {
+			continue // v2's cpuset, or set already
+		}
+		parent, err := os.ReadFile(filepath.Join(filepath.Dir(dir), name))
+		if err != nil {
+			return fmt.Errorf("cgroups: %w", err)
+		}
+		if err := writeFile(dir, file{name: name, value: strings.TrimSpace(string(parent))}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RemoveParents removes the parents a Create made, deepest first, where
+// no other cgroup is left in them (rmdir fails on those, as it should).
+func RemoveParents(parents []string) {
+	sort.Slice(parents, func(i, j int) bool { return len(parents[i]) > len(parents[j]) })
+	for _, d := range parents {
+		os.Remove(d)
+	}
+}

@@ -1,0 +1,119 @@
+package oci
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/mydocker/mydocker/container"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ExecOptions are exec's flags: a process.json (ProcessFile), or the
+// container's own process with Args and the overrides.
+type ExecOptions struct {
+	Root, ID      string
+	ProcessFile   string
+	Args          []string
+	Cwd           string
+	Env           []string
+	User          *specs.User
+	TTY           bool
+	ConsoleSocket string
+	Detach        bool
+	PidFile       string
+	InitArgs      []string
+}
+
+// Exec starts a process in a running container, through the same init
+// as mydocker exec's (container.ExecProcess): born in the container's
+// namespaces and cgroup, confined as the process asks.
+func Exec(o ExecOptions) (*container.ExecProcess, error) {
+	c, err := Load(o.Root, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	if st := c.Status(); st != Running && st != Created {
+		return nil, fmt.Errorf("cannot exec in a container that is not running (%s)", st)
+	}
+	proc := &specs.Process{}
+	if o.ProcessFile != "" {
+		data, err := os.ReadFile(o.ProcessFile)
+		if err != nil {
+			return nil, fmt.Errorf("process file: %w", err)
+		}
+		if err := json.Unmarshal(data, proc); err != nil {
+			return nil, fmt.Errorf("process file %s: %w", o.ProcessFile, err)
+		}
+	} else {
+		if c.Process != nil {
+			copied := *c.Process
+			proc = &copied
+		}
+		proc.Args = o.Args
+		proc.Terminal = o.TTY
+		if o.Cwd != "" {
+			proc.Cwd = o.Cwd
+		}
+		proc.Env = append(append([]string{}, proc.Env...), o.Env...)
+		if o.User != nil {
+			proc.User = *o.User
+		}
+	}
+	if len(proc.Args) == 0 || proc.Args[0] == "" {
+		return nil, fmt.Errorf("exec: no command")
+	}
+	if proc.Cwd == "" {
+		proc.Cwd = "/"
+	}
+	if proc.Terminal && o.ConsoleSocket == "" {
+		return nil, fmt.Errorf("exec: a terminal needs --console-socket")
+	}
+	b, err := processBundle(proc)
+	if err != nil {
+		return nil, err
+	}
+	b.Detach = o.Detach
+	cfg := &container.Config{
+		Args: proc.Args, Env: proc.Env, Workdir: proc.Cwd,
+		TTY: proc.Terminal, ConsoleSocket: proc.Terminal,
+		NoNewPrivileges: proc.NoNewPrivileges, Seccomp: c.Seccomp, Bundle: b,
+	}
+	st := &container.State{ID: c.ID, Name: c.ID, Pid: c.Pid, PidStart: c.StartTime}
+	p, err := container.NewExecProcess(st, cfg, o.InitArgs, container.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	if err != nil {
+		return nil, err
+	}
+	p.CgroupDirs = c.Cgroup
+	if o.ConsoleSocket != "" && proc.Terminal {
+		conn, err := net.Dial("unix", o.ConsoleSocket)
+		if err != nil {
+			return nil, fmt.Errorf("console socket %s: %w", o.ConsoleSocket, err)
+		}
+		f, err := conn.(*net.UnixConn).File()
+		conn.Close()
+		if err != nil {
+			return nil, err
+		}
+		p.ConsoleTo(f)
+	}
+	if err := p.Start(nil); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(absFile(o.PidFile), p.Process().Pid); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func absFile(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}

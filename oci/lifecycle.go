@@ -1,0 +1,402 @@
+package oci
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/container"
+	"golang.org/x/sys/unix"
+)
+
+// The life of an OCI container, between runc's commands:
+//
+//	create (this process)                        init
+//	------                                       ----
+//	ROOT/ID made (EEXIST: the ID is taken)
+//	config.json read, checked, planned
+//	state.json: bundle, cgroup dirs, hooks
+//	the cgroup made; exec.fifo made
+//	clone(config.json's namespaces) ──────────▶ (starts; waits on fd 3)
+//	state.json: init's PID and start time
+//	createRuntime and prestart hooks
+//	fd 3 ─ Config (with the Bundle) ──────────▶ opens exec.fifo read-write,
+//	                                            cgroup, mounts, pivot_root,
+//	                                            hostname, sysctls, rlimits...
+//	                                            no death signal from here on:
+//	                                            create is about to go
+//	fd 4 ◀─ end of file: ready ──────────────── confine; close fd 4;
+//	     ◀─ or a StartError ─────────────────── block reading exec.fifo
+//	state.json: ready; --pid-file
+//	exit 0: init's parent is now the caller's
+//	subreaper (containerd's shim, conmon)
+//
+//	start: write a byte into exec.fifo ───────▶ read it; exec the command
+//	       remove exec.fifo; poststart hooks
+//	delete: SIGKILL if --force; the cgroup, ROOT/ID; poststop hooks
+//
+// Whatever kills create midway leaves ROOT/ID, which state, list and
+// delete --force recognise: until init's PID is saved, the container is
+// creating with no process; after, its status comes from that process.
+
+// CreateOptions are create's flags.
+type CreateOptions struct {
+	Root, ID, Bundle string
+	PidFile          string
+	ConsoleSocket    string
+	NoPivot          bool
+	// InitArgs are the global flags init runs with.
+	InitArgs []string
+}
+
+// Made is a container create made, with init waiting for start. run
+// keeps it to wait for its end; create lets it go.
+type Made struct {
+	*Container
+	Process *container.ParentProcess
+}
+
+// Create makes the container, up to init waiting before the command.
+func Create(o CreateOptions) (cr *Made, err error) {
+	if !validID.MatchString(o.ID) {
+		return nil, fmt.Errorf("invalid container ID %q", o.ID)
+	}
+	bundle, err := filepath.Abs(o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := MakePlan(spec, bundle, o.ID, o.ConsoleSocket != "")
+	if err != nil {
+		return nil, err
+	}
+	if spec.Hooks != nil && (len(spec.Hooks.CreateContainer) > 0 || len(spec.Hooks.StartContainer) > 0) {
+		return nil, fmt.Errorf("config.json: createContainer and startContainer hooks are not supported by this runtime")
+	}
+	if err := os.MkdirAll(o.Root, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", o.Root, err)
+	}
+	if err := os.Mkdir(Dir(o.Root, o.ID), 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container with id %s already exists", o.ID)
+		}
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	c := &Container{
+		ID: o.ID, Bundle: bundle, Rootfs: plan.Config.Rootfs, Created: time.Now().UTC(),
+		Annotations: spec.Annotations, Hooks: spec.Hooks, NewPID: plan.Config.Bundle.NewPID, root: o.Root,
+		Process: spec.Process, Seccomp: plan.Config.Seccomp,
+	}
+	defer func() {
+		if err != nil {
+			c.destroy()
+		}
+	}()
+	m, err := cgroups.NewPath(plan.CgroupPath, plan.Resources)
+	if err != nil {
+		return nil, err
+	}
+	// The directories are known before they are made: a create killed
+	// while making them leaves them named in state.json.
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	err = m.Create()
+	c.Cgroup, c.CgroupParents = m.Dirs(), m.Parents
+	if err != nil {
+		return nil, err
+	}
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	if err := unix.Mkfifo(c.fifo(), 0o600); err != nil {
+		return nil, fmt.Errorf("create exec.fifo: %w", err)
+	}
+	plan.Config.Bundle.StartFifo = c.fifo()
+	plan.Config.Bundle.NoPivot = o.NoPivot
+
+	p, err := container.NewParentProcess(plan.Config, o.InitArgs, container.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	if err != nil {
+		return nil, err
+	}
+	attr := p.Cmd.SysProcAttr
+	attr.Cloneflags = plan.CloneFlags
+	if plan.Config.Bundle.NewUser {
+		for _, m := range plan.UIDMaps {
+			attr.UidMappings = append(attr.UidMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+		}
+		for _, m := range plan.GIDMaps {
+			attr.GidMappings = append(attr.GidMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+		}
+		attr.GidMappingsEnableSetgroups = true
+	} else {
+		p.Cgroup = m
+	}
+	if o.ConsoleSocket != "" {
+		conn, err := net.Dial("unix", o.ConsoleSocket)
+		if err != nil {
+			return nil, fmt.Errorf("console socket %s: %w", o.ConsoleSocket, err)
+		}
+		f, err := conn.(*net.UnixConn).File()
+		conn.Close()
+		if err != nil {
+			return nil, fmt.Errorf("console socket %s: %w", o.ConsoleSocket, err)
+		}
+		p.ConsoleTo(f)
+	}
+	p.OnCreated = func(pid int) error {
+		c.Pid = pid
+		if start, _, err := procStat(pid); err == nil {
+			c.StartTime = start
+		}
+		if err := c.save(); err != nil {
+			return err
+		}
+		if plan.Config.Bundle.NewUser {
+			// init is root only in its user namespace: the host's root
+			// moves it into its cgroup, the book's way.
+			for _, d := range c.Cgroup {
+				if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+					return fmt.Errorf("join the container's cgroup: %w", err)
+				}
+			}
+		}
+		if spec.Hooks != nil {
+			if err := runHooks(c, "createRuntime", spec.Hooks.CreateRuntime); err != nil {
+				return err
+			}
+			return runHooks(c, "prestart", spec.Hooks.Prestart) //nolint:staticcheck // prestart is deprecated, not gone
+		}
+		return nil
+	}
+	if err := startIn(p, plan.Join); err != nil {
+		if p.Cmd.Process != nil {
+			p.Cmd.Process.Kill()
+			p.Wait()
+		}
+		return nil, err
+	}
+	c.Ready = true
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, c.Pid); err != nil {
+			return nil, err
+		}
+	}
+	return &Made{Container: c, Process: p}, nil
+}
+
+// startIn starts init from a thread that has joined the namespaces named
+// by path first (what it forks starts in them). Without any, from this
+// one: the main thread, which outlives create (the death signal init
+// keeps until it is ready belongs to the thread that cloned it).
+func startIn(p *container.ParentProcess, joins []Join) error {
+	if len(joins) == 0 {
+		return p.Start(nil)
+	}
+	done := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread, changed for good, ends with this
+		// goroutine; init no longer has a death signal by then.
+		runtime.LockOSThread()
+		for _, j := range joins {
+			if j.Flag == unix.CLONE_NEWNS {
+				// setns into a mount namespace needs a filesystem
+				// context of the thread's own.
+				if err := unix.Unshare(unix.CLONE_FS); err != nil {
+					done <- fmt.Errorf("unshare the filesystem context: %w", err)
+					return
+				}
+			}
+			fd, err := unix.Open(j.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err == nil {
+				err = unix.Setns(fd, int(j.Flag))
+				unix.Close(fd)
+			}
+			if err != nil {
+				done <- fmt.Errorf("join %s namespace %s: %w", j.Type, j.Path, err)
+				return
+			}
+		}
+		done <- p.Start(nil)
+	}()
+	return <-done
+}
+
+// writePidFile writes pid, digits only, by rename: a reader (containerd's
+// shim) never sees it half written.
+func writePidFile(path string, pid int) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("pid file: %w", err)
+	}
+	return nil
+}
+
+// Start lets a created container's command run.
+func Start(root, id string) error {
+	c, err := Load(root, id)
+	if err != nil {
+		return err
+	}
+	switch st := c.Status(); st {
+	case Created:
+	case Stopped:
+		return fmt.Errorf("cannot start a container that has stopped")
+	case Running:
+		return fmt.Errorf("cannot start an already running container")
+	default:
+		return fmt.Errorf("cannot start a container in the %s state", st)
+	}
+	// Non-blocking: only a waiting init holds the other end open.
+	fd, err := unix.Open(c.fifo(), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("cannot start container %s: %w", id, err)
+	}
+	_, err = unix.Write(fd, []byte{0})
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("cannot start container %s: %w", id, err)
+	}
+	os.Remove(c.fifo())
+	if c.Hooks != nil {
+		// The command runs whatever a poststart hook says: the spec has
+		// its failure only logged.
+		if err := runHooks(c, "poststart", c.Hooks.Poststart); err != nil {
+			fmt.Fprintf(os.Stderr, "mydocker-runc: %v\n", err)
+		}
+	}
+	return nil
+}
+
+// Kill sends sig to the container's init, or with all to every process in
+// its cgroup.
+func Kill(root, id string, sig unix.Signal, all bool) error {
+	c, err := Load(root, id)
+	if err != nil {
+		return err
+	}
+	if !c.Alive() {
+		return fmt.Errorf("container not running")
+	}
+	if all {
+		pids, err := c.Cgroup.Procs()
+		if err != nil {
+			return err
+		}
+		for _, pid := range pids {
+			unix.Kill(pid, sig)
+		}
+		return nil
+	}
+	if err := unix.Kill(c.Pid, sig); err != nil {
+		return fmt.Errorf("kill container %s: %w", id, err)
+	}
+	return nil
+}
+
+// Delete removes a stopped container, or with force any, killing it.
+func Delete(root, id string, force bool) error {
+	c, err := Load(root, id)
+	if err != nil {
+		if force && os.IsNotExist(errors.Unwrap(err)) || force && !dirExists(Dir(root, id)) {
+			return nil
+		}
+		return err
+	}
+	if st := c.Status(); st != Stopped && c.Pid > 0 {
+		if !force {
+			return fmt.Errorf("cannot delete container %s that is not stopped: %s", id, st)
+		}
+	}
+	c.destroy()
+	if c.Hooks != nil {
+		if err := runHooks(c, "poststop", c.Hooks.Poststop); err != nil {
+			fmt.Fprintf(os.Stderr, "mydocker-runc: %v\n", err)
+		}
+	}
+	return nil
+}
+
+func dirExists(dir string) bool {
+	_, err := os.Stat(dir)
+	return err == nil
+}
+
+// destroy is the one teardown of an OCI container, whoever calls it (a
+// failed create, delete): its processes killed, its cgroup and its state
+// directory removed.
+func (c *Container) destroy() {
+	if c.Cgroup.Frozen() {
+		c.Cgroup.Freeze(false)
+	}
+	if c.Alive() {
+		unix.Kill(c.Pid, unix.SIGKILL)
+	}
+	// Without a PID namespace of its own, init's death leaves the rest.
+	if pids, err := c.Cgroup.Procs(); err == nil {
+		for _, pid := range pids {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	// Its parent is the caller's (a subreaper): wait for it to be gone
+	// from the cgroup, not for a status that is not ours to reap.
+	for i := 0; i < 2000; i++ {
+		pids, err := c.Cgroup.Procs()
+		if (err != nil || len(pids) == 0) && !c.Alive() {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c.Cgroup.Remove()
+	cgroups.RemoveParents(c.CgroupParents)
+	os.RemoveAll(Dir(c.root, c.ID))
+}
+
+// Pause freezes every process of the container; Resume thaws them.
+func Pause(root, id string, frozen bool) error {
+	c, err := Load(root, id)
+	if err != nil {
+		return err
+	}
+	st := c.Status()
+	if frozen && st != Running && st != Created {
+		return fmt.Errorf("container not running")
+	}
+	if !frozen && st != Paused {
+		return fmt.Errorf("container not paused")
+	}
+	return c.Cgroup.Freeze(frozen)
+}
+
+// Procs lists the container's processes.
+func Procs(root, id string) ([]int, error) {
+	c, err := Load(root, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Alive() {
+		return []int{}, nil
+	}
+	pids, err := c.Cgroup.Procs()
+	if pids == nil {
+		pids = []int{}
+	}
+	return pids, err
+}
