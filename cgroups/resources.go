@@ -20,6 +20,16 @@ type Resources struct {
 	CPUs        float64 // --cpus: hard quota in CPUs
 	CPUSet      string  // -cpuset, --cpuset-cpus: e.g. "0-1,3"
 	PidsLimit   int64   // --pids-limit
+	// CPUMems, RTPeriod and RTRuntime are an OCI bundle's cpu.mems and
+	// realtime budget (the v1 cpu controller's rt_period_us and
+	// rt_runtime_us, where the kernel schedules real-time groups).
+	CPUMems   string
+	// CFSPeriod and CFSQuota, when set, are an OCI bundle's CPU quota as
+	// it gives it, in place of CPUs' 100 ms period.
+	CFSPeriod uint64
+	CFSQuota  int64
+	RTPeriod  uint64
+	RTRuntime int64
 	// Devices, when set, are the only device accesses allowed (a
 	// container with its own root gets DefaultDevices).
 	Devices []DeviceRule
@@ -27,7 +37,8 @@ type Resources struct {
 
 // Empty reports whether no limit is set: then no cgroup is made at all.
 func (r Resources) Empty() bool {
-	return r.MemoryBytes == 0 && r.CPUShares == 0 && r.CPUs == 0 && r.CPUSet == "" && r.PidsLimit == 0 && len(r.Devices) == 0
+	return r.MemoryBytes == 0 && r.CPUShares == 0 && r.CPUs == 0 && r.CPUSet == "" && r.PidsLimit == 0 && len(r.Devices) == 0 &&
+		r.CPUMems == "" && r.RTPeriod == 0 && r.RTRuntime == 0 && r.CFSQuota == 0
 }
 
 // CPUPeriod is the CFS period --cpus is expressed in (docker's 100 ms).

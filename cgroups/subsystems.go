@@ -57,6 +57,17 @@ var subsystems = []subsystem{
 					file{"cpu.cfs_period_us", itoa(CPUPeriod), false},
 					file{"cpu.cfs_quota_us", itoa(r.CPUQuota()), false})
 			}
+			if r.CFSQuota != 0 {
+				files = append(files,
+					file{"cpu.cfs_period_us", strconv.FormatUint(r.CFSPeriod, 10), false},
+					file{"cpu.cfs_quota_us", itoa(r.CFSQuota), false})
+			}
+			if r.RTPeriod != 0 {
+				files = append(files, file{"cpu.rt_period_us", strconv.FormatUint(r.RTPeriod, 10), false})
+			}
+			if r.RTRuntime != 0 {
+				files = append(files, file{"cpu.rt_runtime_us", itoa(r.RTRuntime), false})
+			}
 			return files
 		},
 		v2: func(r Resources) []file {
@@ -67,25 +78,16 @@ var subsystems = []subsystem{
 			if r.CPUs != 0 {
 				files = append(files, file{"cpu.max", itoa(r.CPUQuota()) + " " + itoa(CPUPeriod), false})
 			}
+			if r.CFSQuota != 0 {
+				files = append(files, file{"cpu.max", itoa(r.CFSQuota) + " " + strconv.FormatUint(r.CFSPeriod, 10), false})
+			}
 			return files
 		},
 	},
 	{
 		name: "cpuset",
-		v1: func(r Resources) []file {
-			if r.CPUSet == "" {
-				return nil
-			}
-			// cpuset.mems is filled in from the parent by the manager: a
-			// v1 cpuset with no memory nodes refuses every task.
-			return []file{{"cpuset.cpus", r.CPUSet, false}}
-		},
-		v2: func(r Resources) []file {
-			if r.CPUSet == "" {
-				return nil
-			}
-			return []file{{"cpuset.cpus", r.CPUSet, false}}
-		},
+		v1: func(r Resources) []file { return cpusetFiles(r) },
+		v2: func(r Resources) []file { return cpusetFiles(r) },
 	},
 	{
 		// v1 only: on v2 the rules are an eBPF program (devices.go),
@@ -124,4 +126,18 @@ func SharesToWeight(shares uint64) uint64 {
 		return 0
 	}
 	return 1 + ((shares-2)*9999)/262142
+}
+
+// cpusetFiles are the cpuset controller's, alike in both versions. On v1,
+// a cpuset.mems not given is filled in from the parent by the manager: a
+// v1 cpuset with no memory nodes refuses every task.
+func cpusetFiles(r Resources) []file {
+	var files []file
+	if r.CPUSet != "" {
+		files = append(files, file{"cpuset.cpus", r.CPUSet, false})
+	}
+	if r.CPUMems != "" {
+		files = append(files, file{"cpuset.mems", r.CPUMems, false})
+	}
+	return files
 }

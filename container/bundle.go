@@ -43,9 +43,11 @@ type Bundle struct {
 	// NoPivot: MS_MOVE the root and chroot, for a root on a ramdisk where
 	// pivot_root fails (runc's --no-pivot).
 	NoPivot bool
-	// StartFifo is the FIFO init waits on, set up and confined, until
-	// `mydocker-runc start` writes a byte into it (create's wait).
-	StartFifo string
+	// StartFifo is the descriptor of the FIFO init waits on, set up and
+	// confined, until `mydocker-runc start` writes a byte into it
+	// (create's wait); 0: none. create opens it read-write (which never
+	// blocks) and passes it: init needs no access to the host's path.
+	StartFifo int
 	// NewPID and NewNet say which namespaces are new: PID 1 and the
 	// loopback interface are only init's business in new ones.
 	NewPID, NewNet bool
@@ -290,8 +292,7 @@ func confineBundle(b *Bundle) error {
 }
 
 // waitForStart is create's wait: init is ready, and blocks until `start`
-// writes into the FIFO (opened read-write before pivot_root, so that the
-// open never blocks and nothing of the host's is looked up later).
+// writes into the FIFO.
 func waitForStart(fd int) error {
 	buf := make([]byte, 1)
 	for {

@@ -35,6 +35,8 @@ import (
 //	                                            close-on-exec above 2; confine
 //	fd 4 ◀─ nothing: closed by the exec ─────── exec COMMAND
 //	     ◀─ or a StartError (125/126/127) ───── or report why not, and exit
+//	     ◀─ or status 0, "ready" ────────────── or (mydocker-runc create) wait
+//	                                              for start: oci/lifecycle.go
 //	close fd 3 and 4; wait for PID 1
 //
 // The pipes init finds at these descriptors (exec.Cmd.ExtraFiles start at 3).
@@ -68,6 +70,9 @@ type ParentProcess struct {
 	// (cfg.ConsoleSocket), before the user's command starts.
 	OnConsole func(master *os.File) error
 	consoleR  *os.File // our end of the console socket
+	// Ready: init said it waits for start (Bundle.StartFifo), rather than
+	// closing the status pipe by exec'ing.
+	Ready bool
 
 	config  *Config
 	configW *os.File // write end of the config pipe
@@ -255,6 +260,10 @@ func (p *ParentProcess) Start(ready <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
+	if report != nil && report.Status == 0 {
+		p.Ready = true // an OCI container's init, waiting for start
+		report = nil
+	}
 	if report != nil {
 		return report
 	}
@@ -273,10 +282,17 @@ func (p *ParentProcess) ConsoleTo(conn *os.File) {
 	}
 	p.consoleR.Close()
 	p.consoleR = nil
-	last := len(p.childFs) - 1
-	p.childFs[last].Close()
-	p.childFs[last] = conn
+	i := consoleFd - 3
+	p.childFs[i].Close()
+	p.childFs[i] = conn
 	p.Cmd.ExtraFiles = p.childFs
+}
+
+// PassFile hands f to init, as the descriptor it returns.
+func (p *ParentProcess) PassFile(f *os.File) int {
+	p.childFs = append(p.childFs, f)
+	p.Cmd.ExtraFiles = p.childFs
+	return 3 + len(p.childFs) - 1
 }
 
 func (p *ParentProcess) closeParentEnds() {

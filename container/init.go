@@ -100,15 +100,10 @@ func initContainer(status *os.File) *StartError {
 		return startErrorf(StatusRuntimeError, "%v", ErrNotInContainer)
 	}
 	if b != nil {
-		// An OCI bundle: its start FIFO is opened while the host's paths
-		// are still there, and its cgroup (and cgroup namespace) is
-		// joined before its mounts, one of which may be that cgroup's.
-		if b.StartFifo != "" {
-			fd, err := unix.Open(b.StartFifo, unix.O_RDWR|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return startErrorf(StatusRuntimeError, "open the start FIFO: %v", err)
-			}
-			startFd = fd
+		// An OCI bundle: its cgroup (and cgroup namespace) is joined
+		// before its mounts, one of which may be that cgroup's.
+		if b.StartFifo != 0 {
+			unix.CloseOnExec(b.StartFifo)
 		}
 		if err := enterCgroup(cfg); err != nil {
 			return startErrorf(StatusRuntimeError, "%v", err)
@@ -128,6 +123,15 @@ func initContainer(status *os.File) *StartError {
 			pivot = moveRoot
 		}
 		if err := pivot(cfg.Rootfs); err != nil {
+			return startErrorf(StatusRuntimeError, "%v", err)
+		}
+	}
+	if b != nil && b.RootPropagation != 0 {
+		// The root's propagation, as config.json asks, once it is the
+		// root (pivot_root refuses a shared new root): the tree was made
+		// private first, so even "shared" is a peer group of the
+		// container's own, reaching nothing of the host's.
+		if err := mount(trace.Beyond, "config.json's rootfsPropagation", "", "/", "", b.RootPropagation, ""); err != nil {
 			return startErrorf(StatusRuntimeError, "%v", err)
 		}
 	}
@@ -156,8 +160,6 @@ func initContainer(status *os.File) *StartError {
 	return startCommand(cfg, configPipe, status)
 }
 
-// startFd is the FIFO an OCI container's init waits on (Bundle.StartFifo).
-var startFd = -1
 
 // startCommand is the last steps, those of run and exec alike: the
 // working directory, the command looked up, the death signal, descriptors,
@@ -193,7 +195,7 @@ func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 	if se != nil {
 		return se
 	}
-	created := cfg.Bundle != nil && cfg.Bundle.StartFifo != ""
+	created := cfg.Bundle != nil && cfg.Bundle.StartFifo != 0
 	if err := dieWithParent(configPipe, created || cfg.Bundle != nil && cfg.Bundle.Detach); err != nil {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
@@ -205,10 +207,10 @@ func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 		return startErrorf(StatusRuntimeError, "%v", err)
 	}
 	if created {
-		// Ready: create returns (the status pipe's end of file), and the
-		// command waits for start.
+		// Ready: create returns, and the command waits for start.
+		writeStartReport(status, &StartError{Status: 0, Message: "ready"})
 		status.Close()
-		if err := waitForStart(startFd); err != nil {
+		if err := waitForStart(cfg.Bundle.StartFifo); err != nil {
 			return startErrorf(StatusRuntimeError, "%v", err)
 		}
 	}

@@ -37,14 +37,6 @@ func setUpRootfs(cfg *Config) error {
 			return err
 		}
 	}
-	if b := cfg.Bundle; b != nil && b.RootPropagation != 0 {
-		// The root's propagation, as config.json asks: in a peer group
-		// of the container's own (the tree was made private first), so
-		// even "shared" reaches nothing of the host's.
-		if err := mount(trace.Beyond, "config.json's rootfsPropagation", "", newRoot, "", b.RootPropagation, ""); err != nil {
-			return err
-		}
-	}
 
 	// Every mount point is created through os.Root, which refuses a path
 	// that leaves newRoot through a symbolic link planted in the image

@@ -122,15 +122,28 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	if err := unix.Mkfifo(c.fifo(), 0o600); err != nil {
 		return nil, fmt.Errorf("create exec.fifo: %w", err)
 	}
-	plan.Config.Bundle.StartFifo = c.fifo()
+	fifo, err := os.OpenFile(c.fifo(), os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec.fifo: %w", err)
+	}
+	defer fifo.Close()
 	plan.Config.Bundle.NoPivot = o.NoPivot
 
 	p, err := container.NewParentProcess(plan.Config, o.InitArgs, container.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	if err != nil {
 		return nil, err
 	}
+	plan.Config.Bundle.StartFifo = p.PassFile(fifo)
 	attr := p.Cmd.SysProcAttr
 	attr.Cloneflags = plan.CloneFlags
+	for _, j := range plan.Join {
+		if j.Flag == unix.CLONE_NEWPID {
+			// Go's death signal checks getppid(), 0 for a parent outside
+			// the PID namespace joined: the child would kill itself. init
+			// checks that create is alive from the config pipe instead.
+			attr.Pdeathsig = 0
+		}
+	}
 	if plan.Config.Bundle.NewUser {
 		for _, m := range plan.UIDMaps {
 			attr.UidMappings = append(attr.UidMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
@@ -139,6 +152,9 @@ func Create(o CreateOptions) (cr *Made, err error) {
 			attr.GidMappings = append(attr.GidMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
 		}
 		attr.GidMappingsEnableSetgroups = true
+		// init starts as the namespace's root, not as the host's (which
+		// has no mapping there).
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	} else {
 		p.Cgroup = m
 	}
@@ -179,7 +195,16 @@ func Create(o CreateOptions) (cr *Made, err error) {
 		}
 		return nil
 	}
-	if err := startIn(p, plan.Join); err != nil {
+	err = startIn(p, plan.Join)
+	if err == nil && !p.Ready {
+		err = fmt.Errorf("container init ended before it was ready")
+		if p.Cmd.Process != nil {
+			if ws, werr := p.Wait(); werr == nil {
+				err = fmt.Errorf("container init ended before it was ready (exit status %d)", ws.ExitStatus())
+			}
+		}
+	}
+	if err != nil {
 		if p.Cmd.Process != nil {
 			p.Cmd.Process.Kill()
 			p.Wait()

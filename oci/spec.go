@@ -125,7 +125,9 @@ func MakePlan(spec *specs.Spec, bundle, id string, terminal bool) (*Plan, error)
 	if proc.ApparmorProfile != "" && !apparmorEnabled() {
 		return nil, fmt.Errorf("config.json: AppArmor profile %q, but AppArmor is not enabled on this host", proc.ApparmorProfile)
 	}
-	if proc.SelinuxLabel != "" || spec.Linux.MountLabel != "" {
+	if (proc.SelinuxLabel != "" || spec.Linux.MountLabel != "") && selinuxEnabled() {
+		// Without SELinux a label means nothing, as with docker, runc and
+		// crun; with it, a label this runtime cannot set is refused.
 		return nil, fmt.Errorf("config.json: SELinux labels are not supported by this runtime")
 	}
 	if proc.IOPriority != nil || proc.Scheduler != nil || proc.ExecCPUAffinity != nil {
@@ -147,8 +149,8 @@ func MakePlan(spec *specs.Spec, bundle, id string, terminal bool) (*Plan, error)
 	if err := planNamespaces(spec, p, b); err != nil {
 		return nil, err
 	}
-	if p.CloneFlags&unix.CLONE_NEWUTS == 0 && (spec.Hostname != "" || spec.Domainname != "") {
-		return nil, fmt.Errorf("config.json: a hostname or domainname needs a UTS namespace of the container's own")
+	if !hasNamespace(spec, specs.UTSNamespace) && (spec.Hostname != "" || spec.Domainname != "") {
+		return nil, fmt.Errorf("config.json: a hostname or domainname needs a UTS namespace (the host's is not the container's to rename)")
 	}
 	for _, m := range spec.Mounts {
 		mm, err := planMount(m, bundle)
@@ -431,18 +433,29 @@ func planResources(r *specs.LinuxResources) (cgroups.Resources, error) {
 		if c.Shares != nil {
 			res.CPUShares = *c.Shares
 		}
-		if c.Quota != nil && *c.Quota > 0 {
-			period := uint64(cgroups.CPUPeriod)
+		if c.Quota != nil && *c.Quota != 0 {
+			res.CFSPeriod, res.CFSQuota = cgroups.CPUPeriod, *c.Quota
 			if c.Period != nil && *c.Period > 0 {
-				period = *c.Period
+				res.CFSPeriod = *c.Period
 			}
-			res.CPUs = float64(*c.Quota) / float64(period)
 		}
 		if c.Cpus != "" {
 			res.CPUSet = c.Cpus
 		}
-		if c.Mems != "" || c.RealtimePeriod != nil || c.RealtimeRuntime != nil || c.Idle != nil || c.Burst != nil {
-			return unsupported("cpu (mems, realtime, idle, burst)")
+		res.CPUMems = c.Mems
+		if c.RealtimePeriod != nil {
+			res.RTPeriod = *c.RealtimePeriod
+		}
+		if c.RealtimeRuntime != nil {
+			res.RTRuntime = *c.RealtimeRuntime
+		}
+		if res.RTPeriod != 0 || res.RTRuntime != 0 {
+			if h, err := cgroups.Describe(); err == nil && h.Version == 2 {
+				return unsupported("cpu.realtimePeriod and realtimeRuntime on cgroup v2 (it has no real-time groups)")
+			}
+		}
+		if c.Idle != nil || c.Burst != nil {
+			return unsupported("cpu.idle and cpu.burst")
 		}
 	}
 	if r.Pids != nil && r.Pids.Limit > 0 {
@@ -506,8 +519,10 @@ func deviceRules(list []specs.LinuxDeviceCgroup) ([]cgroups.DeviceRule, error) {
 			rules = slices.Delete(rules, i, i+1)
 		}
 	}
-	if restricted && rules == nil {
-		rules = []cgroups.DeviceRule{}
+	if restricted {
+		// The nodes every container has (the runtime spec's default
+		// devices) stay usable, as runc keeps them.
+		rules = append(rules, cgroups.DefaultDevices...)
 	}
 	return rules, nil
 }
@@ -515,4 +530,18 @@ func deviceRules(list []specs.LinuxDeviceCgroup) ([]cgroups.DeviceRule, error) {
 func apparmorEnabled() bool {
 	data, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
 	return err == nil && strings.HasPrefix(string(data), "Y")
+}
+
+func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+func selinuxEnabled() bool {
+	_, err := os.Stat("/sys/fs/selinux/enforce")
+	return err == nil
 }
