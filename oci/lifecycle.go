@@ -300,12 +300,14 @@ func Start(root, id string) error {
 		return fmt.Errorf("cannot start container %s: %w", id, err)
 	}
 	os.Remove(c.fifo())
+	// start returns once the command runs: init has exec'd it (or it has
+	// ended already), so that state says running and poststart hooks
+	// come after it, as the spec orders them.
+	for i := 0; i < 5000 && c.Alive() && c.stillInit(); i++ {
+		time.Sleep(200 * time.Microsecond)
+	}
 	if c.Hooks != nil {
-		// The command runs whatever a poststart hook says: the spec has
-		// its failure only logged.
-		if err := runHooks(c, "poststart", c.Hooks.Poststart); err != nil {
-			fmt.Fprintf(os.Stderr, "mydocker-runc: %v\n", err)
-		}
+		return runHooks(c, "poststart", c.Hooks.Poststart)
 	}
 	return nil
 }
@@ -352,9 +354,7 @@ func Delete(root, id string, force bool) error {
 	}
 	c.destroy()
 	if c.Hooks != nil {
-		if err := runHooks(c, "poststop", c.Hooks.Poststop); err != nil {
-			fmt.Fprintf(os.Stderr, "mydocker-runc: %v\n", err)
-		}
+		return runHooks(c, "poststop", c.Hooks.Poststop)
 	}
 	return nil
 }

@@ -232,7 +232,9 @@ func processBundle(proc *specs.Process) (*container.Bundle, error) {
 		AdditionalGids: []int{int(proc.User.GID)},
 	}
 	for _, g := range proc.User.AdditionalGids {
-		b.AdditionalGids = append(b.AdditionalGids, int(g))
+		if !slices.Contains(b.AdditionalGids, int(g)) {
+			b.AdditionalGids = append(b.AdditionalGids, int(g))
+		}
 	}
 	if proc.User.Username != "" {
 		return nil, fmt.Errorf("config.json: process.user.username is for Windows; give uid and gid")
