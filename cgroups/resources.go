@@ -20,10 +20,16 @@ type Resources struct {
 	CPUs        float64 // --cpus: hard quota in CPUs
 	CPUSet      string  // -cpuset, --cpuset-cpus: e.g. "0-1,3"
 	PidsLimit   int64   // --pids-limit
+	// The rest of an OCI bundle's memory settings: MemorySwap is memory
+	// plus swap (-1: unlimited), as docker's --memory-swap.
+	MemoryReservation, MemorySwap int64
+	KernelMemory, KernelTCP       int64
+	Swappiness                    *uint64
+	DisableOOMKiller              bool
 	// CPUMems, RTPeriod and RTRuntime are an OCI bundle's cpu.mems and
 	// realtime budget (the v1 cpu controller's rt_period_us and
 	// rt_runtime_us, where the kernel schedules real-time groups).
-	CPUMems   string
+	CPUMems string
 	// CFSPeriod and CFSQuota, when set, are an OCI bundle's CPU quota as
 	// it gives it, in place of CPUs' 100 ms period.
 	CFSPeriod uint64
@@ -38,7 +44,9 @@ type Resources struct {
 // Empty reports whether no limit is set: then no cgroup is made at all.
 func (r Resources) Empty() bool {
 	return r.MemoryBytes == 0 && r.CPUShares == 0 && r.CPUs == 0 && r.CPUSet == "" && r.PidsLimit == 0 && len(r.Devices) == 0 &&
-		r.CPUMems == "" && r.RTPeriod == 0 && r.RTRuntime == 0 && r.CFSQuota == 0
+		r.CPUMems == "" && r.RTPeriod == 0 && r.RTRuntime == 0 && r.CFSQuota == 0 &&
+		r.MemoryReservation == 0 && r.MemorySwap == 0 && r.KernelMemory == 0 && r.KernelTCP == 0 &&
+		r.Swappiness == nil && !r.DisableOOMKiller
 }
 
 // CPUPeriod is the CFS period --cpus is expressed in (docker's 100 ms).

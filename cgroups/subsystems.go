@@ -28,21 +28,53 @@ var subsystems = []subsystem{
 	{
 		name: "memory",
 		v1: func(r Resources) []file {
-			if r.MemoryBytes == 0 {
-				return nil
+			var files []file
+			if r.MemoryBytes != 0 {
+				// memsw (memory+swap) equal to the limit: no swapping past
+				// it, so the limit bites the same on hosts with swap
+				// (unless an OCI bundle gives its own MemorySwap).
+				swap := r.MemoryBytes
+				if r.MemorySwap != 0 {
+					swap = r.MemorySwap
+				}
+				files = append(files,
+					file{"memory.limit_in_bytes", itoa(r.MemoryBytes), false},
+					file{"memory.memsw.limit_in_bytes", itoa(swap), true})
 			}
-			// memsw (memory+swap) equal to the limit: no swapping past it,
-			// so the limit bites the same on hosts with swap.
-			return []file{
-				{"memory.limit_in_bytes", itoa(r.MemoryBytes), false},
-				{"memory.memsw.limit_in_bytes", itoa(r.MemoryBytes), true},
+			if r.MemoryReservation != 0 {
+				files = append(files, file{"memory.soft_limit_in_bytes", itoa(r.MemoryReservation), false})
 			}
+			if r.Swappiness != nil {
+				files = append(files, file{"memory.swappiness", strconv.FormatUint(*r.Swappiness, 10), false})
+			}
+			if r.KernelMemory != 0 {
+				// Since Linux 6.x the kernel takes this and ignores it.
+				files = append(files, file{"memory.kmem.limit_in_bytes", itoa(r.KernelMemory), true})
+			}
+			if r.KernelTCP != 0 {
+				files = append(files, file{"memory.kmem.tcp.limit_in_bytes", itoa(r.KernelTCP), false})
+			}
+			if r.DisableOOMKiller {
+				files = append(files, file{"memory.oom_control", "1", false})
+			}
+			return files
 		},
 		v2: func(r Resources) []file {
-			if r.MemoryBytes == 0 {
-				return nil
+			var files []file
+			if r.MemoryBytes != 0 {
+				swap := "0"
+				switch {
+				case r.MemorySwap < 0:
+					swap = "max"
+				case r.MemorySwap > 0:
+					swap = itoa(r.MemorySwap - r.MemoryBytes) // v2 counts swap alone
+				}
+				files = append(files, file{"memory.max", itoa(r.MemoryBytes), false}, file{"memory.swap.max", swap, true})
 			}
-			return []file{{"memory.max", itoa(r.MemoryBytes), false}, {"memory.swap.max", "0", true}}
+			if r.MemoryReservation != 0 {
+				files = append(files, file{"memory.low", itoa(r.MemoryReservation), false})
+			}
+			return files
 		},
 	},
 	{
@@ -86,8 +118,8 @@ var subsystems = []subsystem{
 	},
 	{
 		name: "cpuset",
-		v1: func(r Resources) []file { return cpusetFiles(r) },
-		v2: func(r Resources) []file { return cpusetFiles(r) },
+		v1:   func(r Resources) []file { return cpusetFiles(r) },
+		v2:   func(r Resources) []file { return cpusetFiles(r) },
 	},
 	{
 		// v1 only: on v2 the rules are an eBPF program (devices.go),

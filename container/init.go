@@ -160,7 +160,6 @@ func initContainer(status *os.File) *StartError {
 	return startCommand(cfg, configPipe, status)
 }
 
-
 // startCommand is the last steps, those of run and exec alike: the
 // working directory, the command looked up, the death signal, descriptors,
 // confinement, exec.

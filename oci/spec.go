@@ -424,11 +424,23 @@ func planResources(r *specs.LinuxResources) (cgroups.Resources, error) {
 		return unsupported("rdma")
 	}
 	if m := r.Memory; m != nil {
-		if m.Reservation != nil || m.Swap != nil || m.Kernel != nil || m.KernelTCP != nil || m.Swappiness != nil || m.DisableOOMKiller != nil {
-			return unsupported("memory (beyond limit)")
+		set := func(to *int64, from *int64) {
+			if from != nil {
+				*to = *from
+			}
 		}
-		if m.Limit != nil {
-			res.MemoryBytes = *m.Limit
+		set(&res.MemoryBytes, m.Limit)
+		set(&res.MemoryReservation, m.Reservation)
+		set(&res.MemorySwap, m.Swap)
+		set(&res.KernelMemory, m.Kernel) //nolint:staticcheck // deprecated, still sent
+		set(&res.KernelTCP, m.KernelTCP) //nolint:staticcheck
+		res.Swappiness = m.Swappiness
+		res.DisableOOMKiller = m.DisableOOMKiller != nil && *m.DisableOOMKiller
+		if res.MemorySwap > 0 && res.MemoryBytes == 0 {
+			return unsupported("memory.swap without memory.limit")
+		}
+		if v2 := cgroupV2(); v2 && (res.Swappiness != nil || res.DisableOOMKiller || res.KernelMemory != 0 || res.KernelTCP != 0) {
+			return unsupported("memory swappiness, disableOOMKiller, kernel and kernelTCP on cgroup v2 (it has no such files)")
 		}
 	}
 	if c := r.CPU; c != nil {
@@ -452,7 +464,7 @@ func planResources(r *specs.LinuxResources) (cgroups.Resources, error) {
 			res.RTRuntime = *c.RealtimeRuntime
 		}
 		if res.RTPeriod != 0 || res.RTRuntime != 0 {
-			if h, err := cgroups.Describe(); err == nil && h.Version == 2 {
+			if cgroupV2() {
 				return unsupported("cpu.realtimePeriod and realtimeRuntime on cgroup v2 (it has no real-time groups)")
 			}
 		}
@@ -546,4 +558,9 @@ func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
 func selinuxEnabled() bool {
 	_, err := os.Stat("/sys/fs/selinux/enforce")
 	return err == nil
+}
+
+func cgroupV2() bool {
+	h, err := cgroups.Describe()
+	return err == nil && h.Version == 2
 }
