@@ -127,6 +127,10 @@ func setUpBundleMounts(cfg *Config, root *os.Root, in func(string) string) error
 			return err
 		}
 	}
+	// Sysctls before the read-only paths (/proc/sys among them).
+	if err := applySysctls(b, in); err != nil {
+		return err
+	}
 	return maskKernelFiles(in, b.MaskedPaths, b.ReadonlyPaths)
 }
 
@@ -238,11 +242,11 @@ func makeDevices(b *Bundle, root *os.Root, in func(string) string) error {
 }
 
 // applySysctls writes config.json's sysctls through the container's own
-// /proc/sys (after pivot_root): only namespaced ones reach anything, and
-// those are the container's.
-func applySysctls(b *Bundle) error {
+// /proc/sys, which its mounts made: only namespaced ones reach anything,
+// and those are the container's.
+func applySysctls(b *Bundle, in func(string) string) error {
 	for key, value := range b.Sysctl {
-		path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+		path := in("proc/sys/" + strings.ReplaceAll(key, ".", "/"))
 		err := os.WriteFile(path, []byte(value), 0o644)
 		trace.Step(trace.Beyond, "config.json's sysctl", err, "write %s %q", path, value)
 		if err != nil {

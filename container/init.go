@@ -135,11 +135,6 @@ func initContainer(status *os.File) *StartError {
 			return startErrorf(StatusRuntimeError, "%v", err)
 		}
 	}
-	if b != nil {
-		if err := applySysctls(b); err != nil {
-			return startErrorf(StatusRuntimeError, "%v", err)
-		}
-	}
 	if cfg.Hostname != "" {
 		err := unix.Sethostname([]byte(cfg.Hostname))
 		trace.Step("3.1", "", err, "sethostname(%q)", cfg.Hostname)

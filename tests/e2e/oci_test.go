@@ -1,0 +1,709 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// The OCI runtime side, mydocker-runc, driven as containerd's shim,
+// conmon and the OCI's own validation suite drive it: runc's command
+// line on a bundle.
+
+// runcBinary is mydocker-runc beside the binary under test (the link
+// make makes).
+func runcBinary(t *testing.T) string {
+	t.Helper()
+	link := filepath.Join(testDir, "mydocker-runc")
+	if _, err := os.Lstat(link); err != nil {
+		if err := os.Symlink(mydocker, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return link
+}
+
+// ociRoot is the tests' own --root for mydocker-runc: the host's
+// /run/mydocker-runc is never looked at.
+func ociRoot() string { return filepath.Join(testDir, "runc") }
+
+// runc runs mydocker-runc with the tests' --root.
+func runc(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(runcBinary(t), append([]string{"--root", ociRoot()}, args...)...)
+	// Files, not pipes: a container (create, run -d, exec -d) keeps its
+	// stdio, and a pipe would keep this waiting for it to end.
+	dir := t.TempDir()
+	stdout, _ := os.Create(filepath.Join(dir, "stdout"))
+	stderr, _ := os.Create(filepath.Join(dir, "stderr"))
+	defer stdout.Close()
+	defer stderr.Close()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err := cmd.Run()
+	out, _ := os.ReadFile(stdout.Name())
+	errOut, _ := os.ReadFile(stderr.Name())
+	return result{stdout: string(out), stderr: string(errOut), status: statusOf(t, cmd, err)}
+}
+
+// makeBundle writes a bundle: a copy of the busybox image's files and a
+// config.json as `runc spec` writes it, with args and the changes edit
+// makes.
+func makeBundle(t *testing.T, args []string, edit func(*specs.Spec)) string {
+	t.Helper()
+	dir := t.TempDir()
+	rootfs := filepath.Join(dir, "rootfs")
+	if out, err := exec.Command("cp", "-a", busyboxRootfs(t), rootfs).CombinedOutput(); err != nil {
+		t.Fatalf("copy rootfs: %v\n%s", err, out)
+	}
+	spec := defaultSpec(args)
+	if edit != nil {
+		edit(spec)
+	}
+	data, err := json.MarshalIndent(spec, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// defaultSpec is runc 1.1's `runc spec`, without a terminal.
+func defaultSpec(args []string) *specs.Spec {
+	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+	return &specs.Spec{
+		Version: specs.Version,
+		Root:    &specs.Root{Path: "rootfs", Readonly: true},
+		Process: &specs.Process{
+			Args: args, Cwd: "/",
+			Env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding: caps, Effective: caps, Permitted: caps, Ambient: caps,
+			},
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
+			NoNewPrivileges: true,
+		},
+		Hostname: "runc",
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+			{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+		},
+		Linux: &specs.Linux{
+			Resources: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}},
+			Namespaces: []specs.LinuxNamespace{
+				{Type: "pid"}, {Type: "network"}, {Type: "ipc"}, {Type: "uts"}, {Type: "mount"}, {Type: "cgroup"},
+			},
+			MaskedPaths: []string{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"},
+			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
+		},
+	}
+}
+
+// ociState is `state ID`, decoded.
+func ociState(t *testing.T, id string) (specs.State, result) {
+	t.Helper()
+	r := runc(t, "state", id)
+	var st specs.State
+	if r.status == 0 {
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+			t.Fatalf("state %s: stdout is not the state's JSON alone: %v\n%s", id, err, r.stdout)
+		}
+	}
+	return st, r
+}
+
+// noOCILeftovers fails t if id left anything: its state directory, its
+// cgroup in any hierarchy, or a process.
+func noOCILeftovers(t *testing.T, id string, pid int) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(ociRoot(), id)); err == nil {
+		t.Errorf("container %s: its state directory is left in %s", id, ociRoot())
+	}
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/mydocker-runc/" + id)
+	more, _ := filepath.Glob("/sys/fs/cgroup/mydocker-runc/" + id)
+	if left := append(dirs, more...); len(left) > 0 {
+		t.Errorf("container %s: its cgroup is left: %v", id, left)
+	}
+	if pid > 0 {
+		if err := syscall.Kill(pid, 0); err == nil {
+			if data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); !strings.Contains(string(data), ") Z ") {
+				t.Errorf("container %s: its process %d is still alive", id, pid)
+			}
+		}
+	}
+}
+
+func ociID(t *testing.T) string {
+	return fmt.Sprintf("t%d-%s", os.Getpid(), strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name())))
+}
+
+// TestOCILifecycle: create leaves init waiting (created, its PID in the
+// pid file, the command not run yet), start runs it (running), its end is
+// stopped, delete removes everything.
+func TestOCILifecycle(t *testing.T) {
+	id := ociID(t)
+	bundle := makeBundle(t, []string{"sh", "-c", "echo started > /dev/shm/x; echo out; echo err >&2; read line; echo \"got $line\"; exit 7"}, func(s *specs.Spec) {
+		s.Root.Readonly = false
+	})
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	stdinR, stdinW, _ := os.Pipe()
+	outFile, _ := os.Create(filepath.Join(t.TempDir(), "out"))
+	errFile, _ := os.Create(filepath.Join(t.TempDir(), "err"))
+	// The callers of create (containerd's shim, conmon) are subreapers:
+	// init, whose parent create was, becomes theirs.
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	create := exec.Command(runcBinary(t), "--root", ociRoot(), "create", "--bundle", bundle, "--pid-file", pidFile, id)
+	create.Stdin, create.Stdout, create.Stderr = stdinR, outFile, errFile
+	if err := create.Run(); err != nil {
+		data, _ := os.ReadFile(errFile.Name())
+		t.Fatalf("create: %v: %s", err, data)
+	}
+	stdinR.Close()
+	defer runc(t, "delete", "--force", id)
+
+	pidText, err := os.ReadFile(pidFile)
+	if err != nil || !regexp.MustCompile(`^[0-9]+$`).Match(pidText) {
+		t.Fatalf("pid file: want digits only, got %q (%v)", pidText, err)
+	}
+	pid, _ := strconv.Atoi(string(pidText))
+	st, r := ociState(t, id)
+	if r.status != 0 || st.Status != "created" || st.Pid != pid || st.Bundle != bundle || st.ID != id {
+		t.Fatalf("state after create: want created, pid %d, bundle %s; got %+v (%s)", pid, bundle, st, r.stderr)
+	}
+	// Not yet run: the command's first line has not happened.
+	if out, _ := os.ReadFile(outFile.Name()); len(out) != 0 {
+		t.Fatalf("the command ran before start: stdout %q", out)
+	}
+	// create's caller (here: this test) is init's parent: create is gone.
+	if ppid := parentOf(t, pid); ppid != os.Getpid() {
+		t.Errorf("init's parent is %d, want the caller of create (%d): a subreaper must become init's parent", ppid, os.Getpid())
+	}
+	if r := runc(t, "start", id); r.status != 0 {
+		t.Fatalf("start: %d %s", r.status, r.stderr)
+	}
+	if st, _ := ociState(t, id); st.Status != "running" {
+		t.Errorf("state after start: want running, got %s", st.Status)
+	}
+	if r := runc(t, "start", id); r.status == 0 || !strings.Contains(r.stderr, "already running") {
+		t.Errorf("a second start: want an error, got %d %q", r.status, r.stderr)
+	}
+	// list and ps see it.
+	if r := runc(t, "list", "--format", "json"); !strings.Contains(r.stdout, `"id":"`+id+`"`) {
+		t.Errorf("list --format json: %s is missing: %s", id, r.stdout)
+	}
+	if r := runc(t, "ps", "--format", "json", id); strings.TrimSpace(r.stdout) != "["+strconv.Itoa(pid)+"]" {
+		t.Errorf("ps --format json: want [%d], got %q %s", pid, r.stdout, r.stderr)
+	}
+	fmt.Fprintln(stdinW, "input")
+	stdinW.Close()
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+		t.Fatalf("wait for init (this test is its parent): %v", err)
+	}
+	if ws.ExitStatus() != 7 {
+		t.Errorf("exit status: want 7, got %d", ws.ExitStatus())
+	}
+	out, _ := os.ReadFile(outFile.Name())
+	errOut, _ := os.ReadFile(errFile.Name())
+	if string(out) != "out\ngot input\n" || string(errOut) != "err\n" {
+		t.Errorf("stdio passed through: want stdout %q and stderr %q, got %q and %q", "out\ngot input\n", "err\n", out, errOut)
+	}
+	if st, _ := ociState(t, id); st.Status != "stopped" {
+		t.Errorf("state after the end: want stopped, got %s", st.Status)
+	}
+	if r := runc(t, "start", id); !strings.Contains(r.stderr, "cannot start a container that has stopped") {
+		t.Errorf("start of a stopped container: got %d %q", r.status, r.stderr)
+	}
+	if r := runc(t, "kill", id, "KILL"); r.status == 0 || !strings.Contains(r.stderr, "container not running") {
+		t.Errorf("kill of a stopped container: got %d %q", r.status, r.stderr)
+	}
+	if r := runc(t, "delete", id); r.status != 0 {
+		t.Fatalf("delete: %d %s", r.status, r.stderr)
+	}
+	noOCILeftovers(t, id, pid)
+	if _, r := ociState(t, id); !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("state after delete: want 'does not exist', got %d %q", r.status, r.stderr)
+	}
+}
+
+func parentOf(t *testing.T, pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
+// TestOCIConfigApplied: what config.json asks is what the command gets:
+// its user and groups, capabilities, rlimits, hostname, environment,
+// working directory, masked and read-only paths, sysctls, a bind mount,
+// a device and a memory limit.
+func TestOCIConfigApplied(t *testing.T) {
+	id := ociID(t)
+	share := t.TempDir()
+	os.WriteFile(filepath.Join(share, "f"), []byte("shared\n"), 0o644)
+	umask := uint32(0o027)
+	limit := int64(64 << 20)
+	bundle := makeBundle(t, []string{"sh", "-c", strings.Join([]string{
+		"id -u; id -g; id -G", "hostname", "echo $FOO", "pwd", "ulimit -n",
+		"grep CapBnd /proc/self/status", "cat /proc/kcore | wc -c",
+		"echo x > /proc/sys/kernel/domainname 2>/dev/null && echo writable || echo read-only",
+		"cat /proc/sys/kernel/shmmni", "cat /data/f", "ls -l /dev/fuse | cut -c1", "umask",
+		"cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
+	}, "; ")}, func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 20}, Umask: &umask}
+		s.Process.Env = append(s.Process.Env, "FOO=bar baz")
+		s.Process.Cwd = "/tmp"
+		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 512, Soft: 256}}
+		s.Hostname = "oci-host"
+		s.Linux.Sysctl = map[string]string{"kernel.shmmni": "1234"}
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: share, Options: []string{"rbind", "ro"}})
+		mode := os.FileMode(0o666)
+		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229, FileMode: &mode}}
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
+	})
+	r := runc(t, "run", "--bundle", bundle, id)
+	defer noOCILeftovers(t, id, 0)
+	if r.status != 0 {
+		t.Fatalf("run: %d\n%s%s", r.status, r.stdout, r.stderr)
+	}
+	want := []string{"1000", "1000", "1000 10 20", "oci-host", "bar baz", "/tmp", "256",
+		"CapBnd:\t0000000020000420", "0", "read-only", "1234", "shared", "c", "0027", strconv.FormatInt(limit, 10)}
+	got := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	names := []string{"uid", "gid", "groups", "hostname", "env", "cwd", "rlimit NOFILE", "bounding set", "masked /proc/kcore",
+		"read-only /proc/sys", "sysctl", "bind mount", "device", "umask", "memory limit"}
+	for i, w := range want {
+		if i >= len(got) || got[i] != w {
+			g := "(missing)"
+			if i < len(got) {
+				g = got[i]
+			}
+			t.Errorf("%s: want %q, got %q", names[i], w, g)
+		}
+	}
+}
+
+// TestOCIBadInput: a bad bundle or command fails create with one line and
+// exit status 1, leaving nothing; --log gets it as a JSON line.
+func TestOCIBadInput(t *testing.T) {
+	ok := makeBundle(t, []string{"true"}, nil)
+	cases := []struct {
+		name, want string
+		bundle     func() string
+	}{
+		{"no config.json", "config.json does not exist", func() string { return t.TempDir() }},
+		{"malformed config.json", "config.json", func() string {
+			d := t.TempDir()
+			os.WriteFile(filepath.Join(d, "config.json"), []byte("{not json"), 0o644)
+			return d
+		}},
+		{"ociVersion invalid", `ociVersion "invalid"`, func() string {
+			return makeBundle(t, []string{"true"}, func(s *specs.Spec) { s.Version = "invalid" })
+		}},
+		{"no root", "does not exist", func() string {
+			return makeBundle(t, []string{"true"}, func(s *specs.Spec) { s.Root.Path = "nowhere" })
+		}},
+		{"unknown namespace", "namespace type", func() string {
+			return makeBundle(t, []string{"true"}, func(s *specs.Spec) {
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "bogus"})
+			})
+		}},
+		{"unknown capability", `unknown capability "CAP_BOGUS"`, func() string {
+			return makeBundle(t, []string{"true"}, func(s *specs.Spec) {
+				s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_BOGUS")
+			})
+		}},
+		{"AppArmor without AppArmor", "AppArmor", func() string {
+			if _, err := os.Stat("/sys/module/apparmor/parameters/enabled"); err == nil {
+				t.Log("this host has AppArmor: the profile case is not a refusal here")
+				return ok
+			}
+			return makeBundle(t, []string{"true"}, func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" })
+		}},
+		{"missing command", "executable file not found", func() string {
+			return makeBundle(t, []string{"no-such-command"}, nil)
+		}},
+		{"terminal without console socket", "console-socket", func() string {
+			return makeBundle(t, []string{"true"}, func(s *specs.Spec) { s.Process.Terminal = true })
+		}},
+	}
+	for i, c := range cases {
+		bundle := c.bundle()
+		if bundle == ok {
+			continue
+		}
+		id := fmt.Sprintf("%s-%d", ociID(t), i)
+		logFile := filepath.Join(t.TempDir(), "log.json")
+		before := mountTable(t)
+		cmd := exec.Command(runcBinary(t), "--root", ociRoot(), "--log", logFile, "--log-format", "json", "create", "--bundle", bundle, id)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		status := statusOf(t, cmd, err)
+		lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
+		if status != 1 || len(lines) != 1 || !strings.Contains(stderr.String(), c.want) || stdout.Len() != 0 {
+			t.Errorf("%s: want exit 1 and one line with %q on stderr, nothing on stdout; got %d, stdout %q, stderr %q", c.name, c.want, status, stdout.String(), stderr.String())
+		}
+		logged, _ := os.ReadFile(logFile)
+		var entry map[string]string
+		if json.Unmarshal(logged, &entry) != nil || entry["level"] != "error" || !strings.Contains(entry["msg"], c.want) {
+			t.Errorf("%s: --log: want a JSON line with level error and the message, got %q", c.name, logged)
+		}
+		noOCILeftovers(t, id, 0)
+		if after := mountTable(t); after != before {
+			t.Errorf("%s: the host's mount table changed", c.name)
+		}
+	}
+	// The wording clients match on.
+	if r := runc(t, "start", "no-such-container"); r.status != 1 || !strings.Contains(r.stderr, "does not exist") {
+		t.Errorf("start of an unknown ID: want 'does not exist', got %d %q", r.status, r.stderr)
+	}
+	if r := runc(t, "delete", "--force", "no-such-container"); r.status != 0 {
+		t.Errorf("delete --force of an unknown ID: want success, got %d %q", r.status, r.stderr)
+	}
+	if r := runc(t, "--log", filepath.Join(t.TempDir(), "l"), "--log-format", "json", "bogus-command"); r.status != 1 {
+		t.Errorf("an unknown command: want exit 1, got %d", r.status)
+	}
+	if r := runc(t, "--systemd-cgroup", "list"); r.status != 1 || !strings.Contains(r.stderr, "systemd-cgroup") {
+		t.Errorf("--systemd-cgroup: want a clear refusal, got %d %q", r.status, r.stderr)
+	}
+	if r := runc(t, "--version"); !strings.HasPrefix(r.stdout, "runc version ") || !strings.Contains(r.stdout, "\nspec: 1.") {
+		t.Errorf("--version: want go-runc's 'runc version' and 'spec:' lines, got %q", r.stdout)
+	}
+}
+
+// TestOCIConsoleSocket: with process.terminal, init makes the pty in the
+// container's own devpts and sends its master over --console-socket
+// before create returns, as runc does.
+func TestOCIConsoleSocket(t *testing.T) {
+	id := ociID(t)
+	bundle := makeBundle(t, []string{"sh", "-c", "tty; stty size; echo done"}, func(s *specs.Spec) { s.Process.Terminal = true })
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	masters := make(chan *os.File, 1)
+	go func() {
+		conn, err := l.AcceptUnix()
+		if err != nil {
+			masters <- nil
+			return
+		}
+		defer conn.Close()
+		buf, oob := make([]byte, 64), make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			masters <- nil
+			return
+		}
+		fds, _ := unix.ParseUnixRights(&msgs[0])
+		masters <- os.NewFile(uintptr(fds[0]), "master")
+	}()
+	r := runc(t, "create", "--bundle", bundle, "--console-socket", sock, id)
+	defer runc(t, "delete", "--force", id)
+	if r.status != 0 {
+		t.Fatalf("create: %d %s", r.status, r.stderr)
+	}
+	var master *os.File
+	select {
+	case master = <-masters:
+	default:
+		t.Fatal("create returned before the pty's master was sent over the console socket")
+	}
+	if master == nil {
+		t.Fatal("no pty master came over the console socket")
+	}
+	unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 77})
+	if r := runc(t, "start", id); r.status != 0 {
+		t.Fatalf("start: %s", r.stderr)
+	}
+	var out strings.Builder
+	sc := bufio.NewScanner(master)
+	for sc.Scan() {
+		out.WriteString(strings.TrimRight(sc.Text(), "\r") + "\n")
+		if strings.Contains(sc.Text(), "done") {
+			break
+		}
+	}
+	if out.String() != "/dev/pts/0\n33 77\ndone\n" {
+		t.Errorf("the command's terminal: want /dev/pts/0 of its own devpts, 33x77; got %q", out.String())
+	}
+}
+
+// TestOCIExec: exec runs a process in the container's namespaces with the
+// process.json given, or the container's process with new args; its
+// status is exec's.
+func TestOCIExec(t *testing.T) {
+	id := ociID(t)
+	bundle := makeBundle(t, []string{"sleep", "100"}, nil)
+	if r := runc(t, "run", "-d", "--bundle", bundle, id); r.status != 0 {
+		t.Fatalf("run -d: %s", r.stderr)
+	}
+	defer func() {
+		runc(t, "delete", "--force", id)
+		noOCILeftovers(t, id, 0)
+	}()
+	r := runc(t, "exec", id, "sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; exit 4")
+	if r.status != 4 || r.stdout != "runc\nsleep 100 " {
+		t.Errorf("exec: want the container's hostname and PID 1, exit 4; got %d %q %s", r.status, r.stdout, r.stderr)
+	}
+	proc := filepath.Join(t.TempDir(), "process.json")
+	data, _ := json.Marshal(specs.Process{Args: []string{"id", "-u"}, Cwd: "/", User: specs.User{UID: 42, GID: 42}, Env: []string{"PATH=/bin:/usr/bin"}})
+	os.WriteFile(proc, data, 0o644)
+	if r := runc(t, "exec", "--process", proc, id); r.status != 0 || r.stdout != "42\n" {
+		t.Errorf("exec --process: want uid 42, got %d %q %s", r.status, r.stdout, r.stderr)
+	}
+	if r := runc(t, "exec", id, "no-such-command"); r.status == 0 || !strings.Contains(r.stderr, "executable file not found") {
+		t.Errorf("exec of a missing command: want 'executable file not found', got %d %q", r.status, r.stderr)
+	}
+	// --detach --pid-file: it outlives exec, its parent is exec's caller.
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	if r := runc(t, "exec", "--detach", "--pid-file", pidFile, id, "sleep", "50"); r.status != 0 {
+		t.Fatalf("exec --detach: %s", r.stderr)
+	}
+	text, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(string(text))
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		t.Errorf("exec --detach: its process (pid file %q) is not running", text)
+	}
+	if r := runc(t, "ps", "--format", "json", id); !strings.Contains(r.stdout, strconv.Itoa(pid)) {
+		t.Errorf("ps: the exec'd process %d is not among the container's: %s", pid, r.stdout)
+	}
+	if r := runc(t, "kill", "--all", id, "KILL"); r.status != 0 {
+		t.Errorf("kill --all: %s", r.stderr)
+	}
+	syscall.Wait4(pid, nil, 0, nil)
+}
+
+// TestOCISigkill: SIGKILL of create, start, delete and exec at random
+// moments leaves what the next state, list and delete --force tell the
+// truth about and clean.
+func TestOCISigkill(t *testing.T) {
+	bundle := makeBundle(t, []string{"sleep", "100"}, nil)
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for round := 0; round < 12; round++ {
+		id := fmt.Sprintf("%s-%d", ociID(t), round)
+		step := []string{"create", "start", "exec", "delete"}[round%4]
+		if step != "create" {
+			if r := runc(t, "create", "--bundle", bundle, id); r.status != 0 {
+				t.Fatalf("create: %s", r.stderr)
+			}
+			if step != "start" {
+				runc(t, "start", id)
+			}
+		}
+		args := map[string][]string{
+			"create": {"create", "--bundle", bundle, id},
+			"start":  {"start", id},
+			"exec":   {"exec", id, "true"},
+			"delete": {"delete", "--force", id},
+		}[step]
+		cmd := exec.Command(runcBinary(t), append([]string{"--root", ociRoot()}, args...)...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Intn(3000)) * time.Microsecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		// The truth: state either fails with "does not exist" or gives a
+		// status the process confirms.
+		st, r := ociState(t, id)
+		if r.status == 0 {
+			switch st.Status {
+			case "creating", "created", "running", "stopped":
+			default:
+				t.Errorf("round %d (%s): state says %q", round, step, st.Status)
+			}
+			if st.Status == "running" || st.Status == "created" {
+				if syscall.Kill(st.Pid, 0) != nil {
+					t.Errorf("round %d (%s): state says %s, but pid %d is gone", round, step, st.Status, st.Pid)
+				}
+			}
+		} else if !strings.Contains(r.stderr, "does not exist") {
+			t.Errorf("round %d (%s): state: %s", round, step, r.stderr)
+		}
+		if r := runc(t, "list", "--format", "json"); r.status != 0 {
+			t.Errorf("round %d (%s): list fails: %s", round, step, r.stderr)
+		}
+		if r := runc(t, "delete", "--force", id); r.status != 0 {
+			t.Errorf("round %d (%s): delete --force: %s", round, step, r.stderr)
+		}
+		noOCILeftovers(t, id, st.Pid)
+		if st.Pid > 0 {
+			syscall.Wait4(st.Pid, nil, syscall.WNOHANG, nil) // ours, once create is gone
+		}
+	}
+}
+
+// --- the OCI's validation suite ---
+
+const runtimeToolsVersion = "v0.9.1-0.20251205004911-5e639034dcdc"
+
+var (
+	runtimeToolsOnce sync.Once
+	runtimeToolsDir  string
+	runtimeToolsErr  error
+)
+
+// runtimeTools builds opencontainers/runtime-tools' runtimetest and
+// validation programs from its Go module, once, into .cache/.
+func runtimeTools(t *testing.T) string {
+	t.Helper()
+	runtimeToolsOnce.Do(func() {
+		cache, _ := filepath.Abs("../../.cache/runtime-tools-" + runtimeToolsVersion)
+		if _, err := os.Stat(filepath.Join(cache, ".built")); err == nil {
+			runtimeToolsDir = cache
+			return
+		}
+		out, err := exec.Command("go", "mod", "download", "-json", "github.com/opencontainers/runtime-tools@"+runtimeToolsVersion).Output()
+		if err != nil {
+			runtimeToolsErr = fmt.Errorf("go mod download runtime-tools: %v", err)
+			return
+		}
+		var mod struct{ Dir string }
+		json.Unmarshal(out, &mod)
+		os.RemoveAll(cache)
+		if out, err := exec.Command("cp", "-r", mod.Dir, cache).CombinedOutput(); err != nil {
+			runtimeToolsErr = fmt.Errorf("copy runtime-tools: %v %s", err, out)
+			return
+		}
+		exec.Command("chmod", "-R", "u+w", cache).Run()
+		build := func(out, pkg string, static bool) error {
+			args := []string{"build", "-o", out}
+			if static {
+				args = append(args, "-tags", "netgo osusergo")
+			}
+			cmd := exec.Command("go", append(args, pkg)...)
+			cmd.Dir = cache
+			cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("build %s: %v\n%s", pkg, err, b)
+			}
+			return nil
+		}
+		if runtimeToolsErr = build("runtimetest", "./cmd/runtimetest", true); runtimeToolsErr != nil {
+			return
+		}
+		dirs, _ := filepath.Glob(filepath.Join(cache, "validation", "*", "*.go"))
+		for _, f := range dirs {
+			name := filepath.Base(filepath.Dir(f))
+			if name == "util" || !strings.HasSuffix(f, name+".go") {
+				continue
+			}
+			if runtimeToolsErr = build(filepath.Join("validation", name+".t"), "./validation/"+name, false); runtimeToolsErr != nil {
+				return
+			}
+		}
+		os.WriteFile(filepath.Join(cache, ".built"), nil, 0o644)
+		runtimeToolsDir = cache
+	})
+	if runtimeToolsErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("runtime-tools: %v", runtimeToolsErr)
+		}
+		t.Skipf("runtime-tools could not be built: %v", runtimeToolsErr)
+	}
+	return runtimeToolsDir
+}
+
+// validationPasses is every test of the suite that passes here, with
+// every assertion green: README's table says why each other one fails.
+// A test that passed before and fails now fails the suite.
+func validationPasses(t *testing.T) []string {
+	data, err := os.ReadFile("testdata/oci-validation-passes.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			names = append(names, l)
+		}
+	}
+	return names
+}
+
+// validationResult runs one test of the suite against mydocker-runc: a
+// pass is exit 0, no "not ok", and for a test of no assertions, no error
+// reported either.
+func validationResult(t *testing.T, dir, runtime, name string) (bool, string) {
+	cmd := exec.Command("timeout", "120", filepath.Join(dir, "validation", name+".t"))
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "RUNTIME="+runtime)
+	out, err := cmd.CombinedOutput()
+	text := string(out)
+	pass := err == nil && !regexp.MustCompile(`(?m)^not ok`).MatchString(text) &&
+		!(regexp.MustCompile(`(?m)^1\.\.0$`).MatchString(text) && strings.Contains(text, `"error":`))
+	return pass, text
+}
+
+// TestOCIValidationSuite runs the OCI's own conformance tests
+// (runtime-tools' validation/*.t) against mydocker-runc.
+func TestOCIValidationSuite(t *testing.T) {
+	dir := runtimeTools(t)
+	needImage(t)
+	// The suite runs $RUNTIME without --root: a wrapper gives the tests'.
+	wrapper := filepath.Join(t.TempDir(), "mydocker-runc")
+	os.WriteFile(wrapper, []byte(fmt.Sprintf("#!/bin/sh\nexec %s --root %s \"$@\"\n", runcBinary(t), ociRoot())), 0o755)
+	want := validationPasses(t)
+	all, _ := filepath.Glob(filepath.Join(dir, "validation", "*.t"))
+	passed := 0
+	for _, path := range all {
+		name := strings.TrimSuffix(filepath.Base(path), ".t")
+		ok, out := validationResult(t, dir, wrapper, name)
+		expected := false
+		for _, w := range want {
+			expected = expected || w == name
+		}
+		if ok {
+			passed++
+		}
+		switch {
+		case expected && !ok:
+			t.Errorf("validation/%s.t passed before and fails now:\n%s", name, tail(out, 30))
+		case !expected && ok:
+			t.Logf("validation/%s.t passes now: add it to testdata/oci-validation-passes.txt and README's table", name)
+		}
+	}
+	t.Logf("validation suite: %d of %d pass", passed, len(all))
+	entries, _ := os.ReadDir(ociRoot())
+	if len(entries) > 0 {
+		t.Errorf("the suite's containers left state in %s: %d entries", ociRoot(), len(entries))
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
