@@ -36,8 +36,6 @@ type Manager struct {
 	// mydocker's own (NewPath); all makes it in every hierarchy.
 	path string
 	all  bool
-	// Parents are the directories above it that Create made.
-	Parents []string
 }
 
 // New prepares a cgroup called name for res on this host, checking that

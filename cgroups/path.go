@@ -172,8 +172,37 @@ func (a Attached) Frozen() bool {
 	return false
 }
 
-// makeParents makes dir and the parents it lacks, remembering those it
-// made (Parents) so that the last container under them removes them.
+// Targets are the directories Create makes (or joins), known before it
+// makes them: a caller that may be killed while it does records them
+// first.
+func (m *Manager) Targets() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range m.controllers() {
+		if d := m.target(c); !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// MissingParents are the directories above Targets that do not exist yet:
+// those Create will make.
+func (m *Manager) MissingParents() []string {
+	var out []string
+	for _, d := range m.Targets() {
+		for p := filepath.Dir(d); ; p = filepath.Dir(p) {
+			if _, err := os.Stat(p); err == nil || p == "/" {
+				break
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// makeParents makes dir and the parents it lacks.
 func (m *Manager) makeParents(controller, dir string) error {
 	var missing []string
 	for d := dir; ; d = filepath.Dir(d) {
@@ -190,9 +219,6 @@ func (m *Manager) makeParents(controller, dir string) error {
 			if err := inheritCpuset(missing[i]); err != nil {
 				return err
 			}
-		}
-		if i > 0 {
-			m.Parents = append(m.Parents, missing[i])
 		}
 	}
 	return nil

@@ -107,16 +107,14 @@ func Create(o CreateOptions) (cr *Made, err error) {
 		return nil, err
 	}
 	// The directories are known before they are made: a create killed
-	// while making them leaves them named in state.json.
+	// while making them leaves them named in state.json, and the parents
+	// it makes listed for the last container below them to remove.
+	c.Cgroup = m.Targets()
+	addParents(o.Root, m.MissingParents())
 	if err := c.save(); err != nil {
 		return nil, err
 	}
-	err = m.Create()
-	c.Cgroup, c.CgroupParents = m.Dirs(), m.Parents
-	if err != nil {
-		return nil, err
-	}
-	if err := c.save(); err != nil {
+	if err := m.Create(); err != nil {
 		return nil, err
 	}
 	if err := unix.Mkfifo(c.fifo(), 0o600); err != nil {
@@ -390,7 +388,7 @@ func (c *Container) destroy() {
 		time.Sleep(time.Millisecond)
 	}
 	c.Cgroup.Remove()
-	cgroups.RemoveParents(c.CgroupParents)
+	removeParents(c.root, c.Cgroup)
 	os.RemoveAll(Dir(c.root, c.ID))
 }
 

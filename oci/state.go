@@ -37,9 +37,7 @@ type Container struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// Cgroup is the container's cgroup directories.
 	Cgroup cgroups.Attached `json:"cgroup"`
-	// CgroupParents are the directories above it that create made.
-	CgroupParents []string     `json:"cgroupParents,omitempty"`
-	Hooks         *specs.Hooks `json:"hooks,omitempty"`
+	Hooks  *specs.Hooks     `json:"hooks,omitempty"`
 	// NewPID: its own PID namespace, where killing init ends every process.
 	NewPID bool `json:"newPid"`
 	// Process and Seccomp are config.json's process and its compiled
@@ -99,6 +97,9 @@ func List(root string) ([]*Container, error) {
 	}
 	var out []*Container
 	for _, e := range entries {
+		if !e.IsDir() {
+			continue // cgroup-parents
+		}
 		if c, err := Load(root, e.Name()); err == nil {
 			out = append(out, c)
 		}

@@ -820,13 +820,16 @@ func needDebianPackage(t *testing.T, command, pkg string) string {
 	if path, err := exec.LookPath(command); err == nil {
 		return path
 	}
-	packageOnce.Do(func() {
+	packageMu.Lock()
+	if !packageTried[pkg] {
+		packageTried[pkg] = true
 		install := exec.Command("sh", "-c", "apt-get update -qq && apt-get install -y -qq "+pkg)
 		install.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		if out, err := install.CombinedOutput(); err != nil {
 			t.Logf("apt-get install %s: %v\n%s", pkg, err, out)
 		}
-	})
+	}
+	packageMu.Unlock()
 	path, err := exec.LookPath(command)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -837,7 +840,11 @@ func needDebianPackage(t *testing.T, command, pkg string) string {
 	return path
 }
 
-var packageOnce sync.Once
+// packageTried: each package is installed at most once a run.
+var (
+	packageMu    sync.Mutex
+	packageTried = map[string]bool{}
+)
 
 // TestContainerKeepsItsImageWhenTheNameMoves: a container is made of an
 // image, not of a name: after the name goes to another image (a load of

@@ -694,10 +694,21 @@ func TestOCIValidationSuite(t *testing.T) {
 		}
 	}
 	t.Logf("validation suite: %d of %d pass", passed, len(all))
-	entries, _ := os.ReadDir(ociRoot())
-	if len(entries) > 0 {
-		t.Errorf("the suite's containers left state in %s: %d entries", ociRoot(), len(entries))
+	if left := ociContainersIn(ociRoot()); len(left) > 0 {
+		t.Errorf("the suite's containers left state in %s: %v", ociRoot(), left)
 	}
+}
+
+// ociContainersIn lists the container directories of a mydocker-runc root.
+func ociContainersIn(root string) []string {
+	entries, _ := os.ReadDir(root)
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids
 }
 
 func tail(s string, n int) string {
@@ -706,4 +717,194 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// --- containerd, as dockerd and Kubernetes use it ---
+
+// containerdLab is a containerd of the test's own: its root, state and
+// socket in a temporary directory, in a mount namespace of its own (its
+// snapshots' mounts never reach the host's table), with busybox
+// imported.
+type containerdLab struct {
+	dir, sock, runcRoot string
+	cmd                 *exec.Cmd
+}
+
+func startContainerd(t *testing.T) *containerdLab {
+	t.Helper()
+	needDebianPackage(t, "containerd", "containerd")
+	ctrPath := needDebianPackage(t, "ctr", "containerd")
+	needImage(t)
+	dir, err := os.MkdirTemp("", "mdctrd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab := &containerdLab{dir: dir, sock: filepath.Join(dir, "c.sock"), runcRoot: filepath.Join(dir, "runc")}
+	config := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), lab.sock, lab.sock+".ttrpc")
+	os.WriteFile(filepath.Join(dir, "config.toml"), []byte(config), 0o644)
+	logFile, _ := os.Create(filepath.Join(dir, "containerd.log"))
+	lab.cmd = exec.Command("unshare", "-m", "--propagation", "private", "containerd", "--config", filepath.Join(dir, "config.toml"))
+	lab.cmd.Stdout, lab.cmd.Stderr = logFile, logFile
+	lab.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := lab.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lab.stop(t) })
+	for i := 0; ; i++ {
+		if exec.Command(ctrPath, "-a", lab.sock, "version").Run() == nil {
+			break
+		}
+		if i == 100 {
+			log, _ := os.ReadFile(logFile.Name())
+			t.Fatalf("containerd did not come up:\n%s", tail(string(log), 20))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	archive := filepath.Join(dir, "busybox.tar")
+	mustRun(t, "save", "-o", archive, "busybox")
+	if out, err := lab.ctr("images", "import", archive); err != nil {
+		t.Fatalf("ctr images import: %v\n%s", err, out)
+	}
+	return lab
+}
+
+// ctr runs ctr against the lab's containerd, in namespace "mydocker".
+func (lab *containerdLab) ctr(args ...string) (string, error) {
+	out, err := exec.Command("ctr", append([]string{"-a", lab.sock, "-n", "mydocker"}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// runFlags make ctr's shim drive mydocker-runc (its BinaryName option).
+func (lab *containerdLab) runFlags(t *testing.T) []string {
+	return []string{"--runc-binary", runcBinary(t), "--runc-root", lab.runcRoot}
+}
+
+// stop ends the lab's containerd (the process the test started, by its
+// PID) and checks that its containers left nothing.
+func (lab *containerdLab) stop(t *testing.T) {
+	if out, _ := lab.ctr("task", "ls", "-q"); strings.TrimSpace(out) != "" {
+		for _, id := range strings.Fields(out) {
+			lab.ctr("task", "kill", "-s", "KILL", id)
+			lab.ctr("task", "delete", "-f", id)
+		}
+	}
+	if out, _ := lab.ctr("container", "ls", "-q"); strings.TrimSpace(out) != "" {
+		for _, id := range strings.Fields(out) {
+			lab.ctr("container", "delete", id)
+		}
+	}
+	if left := ociContainersIn(filepath.Join(lab.runcRoot, "mydocker")); len(left) > 0 {
+		t.Errorf("containerd's containers left state in mydocker-runc's root: %v", left)
+	}
+	// ctr's cgroups are /NAMESPACE/ID: all of them, and the namespace's.
+	if left, _ := filepath.Glob("/sys/fs/cgroup/*/mydocker"); len(left) > 0 {
+		t.Errorf("containerd's containers left cgroups: %v", left)
+	}
+	lab.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { lab.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		lab.cmd.Process.Kill()
+		<-done
+	}
+	// Its shims exit with their containers; the image snapshots are
+	// files in its root.
+	os.RemoveAll(lab.dir)
+}
+
+const busyboxRef = "docker.io/library/busybox:latest"
+
+// TestContainerd: containerd's shim runs containers through
+// mydocker-runc: output, exit status, exec, ps, kill, a terminal,
+// deletion, and twenty at once.
+func TestContainerd(t *testing.T) {
+	lab := startContainerd(t)
+	rf := lab.runFlags(t)
+	out, err := lab.ctr(append(append([]string{"run", "--rm"}, rf...), busyboxRef, "c1", "sh", "-c", "echo hello from containerd; exit 3")...)
+	if code := exitCode(err); code != 3 || out != "hello from containerd\n" {
+		t.Errorf("ctr run: want the output and exit status 3, got %d %q", code, out)
+	}
+	// Detached: task ls, ps, exec, kill, delete.
+	if out, err := lab.ctr(append(append([]string{"run", "-d"}, rf...), busyboxRef, "c2", "sleep", "100")...); err != nil {
+		t.Fatalf("ctr run -d: %v %s", err, out)
+	}
+	if out, _ := lab.ctr("task", "ls"); !regexp.MustCompile(`c2\s+\d+\s+RUNNING`).MatchString(out) {
+		t.Errorf("ctr task ls: want c2 RUNNING, got %q", out)
+	}
+	st, _ := ociStateIn(t, lab.runcRoot+"/mydocker", "c2")
+	if out, _ := lab.ctr("task", "ps", "c2"); !strings.Contains(out, strconv.Itoa(st.Pid)) {
+		t.Errorf("ctr task ps: want init's PID %d, got %q", st.Pid, out)
+	}
+	if out, err := lab.ctr("task", "exec", "--exec-id", "e1", "c2", "sh", "-c", "echo exec beside $(cat /proc/1/comm); exit 5"); exitCode(err) != 5 || out != "exec beside sleep\n" {
+		t.Errorf("ctr task exec: want its output and exit 5, got %d %q", exitCode(err), out)
+	}
+	if out, err := lab.ctr("task", "kill", "-s", "KILL", "c2"); err != nil {
+		t.Errorf("ctr task kill: %v %s", err, out)
+	}
+	for i := 0; i < 100; i++ {
+		if out, _ := lab.ctr("task", "ls"); strings.Contains(out, "STOPPED") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if out, err := lab.ctr("task", "delete", "c2"); err != nil {
+		t.Errorf("ctr task delete: %v %s", err, out)
+	}
+	if out, err := lab.ctr("container", "delete", "c2"); err != nil {
+		t.Errorf("ctr container delete: %v %s", err, out)
+	}
+	// A terminal: ctr run -t, under a pty of the test's.
+	script := fmt.Sprintf("ctr -a %s -n mydocker run --rm -t %s %s c3 sh -c 'tty; echo tty-ok'", lab.sock, strings.Join(rf, " "), busyboxRef)
+	if out, err := exec.Command("script", "-qec", script, "/dev/null").CombinedOutput(); err != nil || !strings.Contains(string(out), "/dev/pts/0") || !strings.Contains(string(out), "tty-ok") {
+		t.Errorf("ctr run -t: want /dev/pts/0 of the container's own devpts, got %v %q", err, out)
+	}
+	// Twenty at once.
+	var wg sync.WaitGroup
+	errs := make(chan string, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			id := fmt.Sprintf("many%d", i)
+			out, err := lab.ctr(append(append([]string{"run", "--rm"}, rf...), busyboxRef, id, "echo", id)...)
+			if err != nil || out != id+"\n" {
+				errs <- fmt.Sprintf("%s: %v %q", id, err, out)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("twenty at once: %s", e)
+	}
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// ociStateIn is ociState for a --root of another's (containerd's).
+func ociStateIn(t *testing.T, root, id string) (specs.State, error) {
+	out, err := exec.Command(runcBinary(t), "--root", root, "state", id).Output()
+	var st specs.State
+	if err == nil {
+		err = json.Unmarshal(out, &st)
+	}
+	return st, err
 }
