@@ -908,3 +908,91 @@ func ociStateIn(t *testing.T, root, id string) (specs.State, error) {
 	}
 	return st, err
 }
+
+// --- podman, through conmon ---
+
+// podmanLab is podman with storage, state and runtime of the test's own:
+// mydocker-runc as its runtime, cgroupfs, no network (podman's would
+// change the host's), and the rlimits this host lets root set.
+type podmanLab struct {
+	global, runFlags []string
+}
+
+func newPodman(t *testing.T) *podmanLab {
+	t.Helper()
+	needDebianPackage(t, "podman", "podman")
+	needDebianPackage(t, "conmon", "conmon")
+	needImage(t)
+	dir := filepath.Join(testDir, "podman")
+	lab := &podmanLab{
+		global: []string{"--root", filepath.Join(dir, "storage"), "--runroot", filepath.Join(dir, "run"),
+			"--tmpdir", filepath.Join(dir, "tmp"), "--runtime", runcBinary(t), "--cgroup-manager", "cgroupfs",
+			"--events-backend", "file", "--storage-driver", "overlay"},
+		runFlags: []string{"--network", "none", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"},
+	}
+	archive := filepath.Join(t.TempDir(), "busybox.tar")
+	mustRun(t, "save", "-o", archive, "busybox")
+	if out, err := lab.podman("load", "-i", archive); err != nil {
+		t.Fatalf("podman load: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		lab.podman("rm", "-af")
+		lab.podman("rmi", "-af")
+		if ids := ociContainersIn(filepath.Join(dir, "run", "runc")); len(ids) > 0 {
+			t.Errorf("podman's containers left state: %v", ids)
+		}
+		if left, _ := filepath.Glob("/sys/fs/cgroup/*/libpod_parent/libpod-*"); len(left) > 0 {
+			t.Errorf("podman's containers left cgroups: %v", left)
+		}
+		exec.Command("umount", "-R", filepath.Join(dir, "storage", "overlay")).Run()
+		os.RemoveAll(dir)
+	})
+	return lab
+}
+
+func (lab *podmanLab) podman(args ...string) (string, error) {
+	out, err := exec.Command("podman", append(lab.global, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func (lab *podmanLab) run(args ...string) (string, error) {
+	return lab.podman(append(append([]string{"run"}, lab.runFlags...), args...)...)
+}
+
+// TestPodman: podman runs containers on mydocker-runc through conmon:
+// output and exit status, run -d with exec, stop and rm, a terminal, a
+// memory limit, and podman's default seccomp profile.
+func TestPodman(t *testing.T) {
+	before := mountTable(t)
+	lab := newPodman(t)
+	if out, err := lab.run("--rm", "busybox", "echo", "hi"); err != nil || out != "hi\n" {
+		t.Errorf("podman run --rm busybox echo hi: got %v %q", err, out)
+	}
+	if out, err := lab.run("--rm", "busybox", "sh", "-c", "exit 9"); exitCode(err) != 9 {
+		t.Errorf("podman run: want the command's exit status 9, got %d %q", exitCode(err), out)
+	}
+	out, err := lab.run("--rm", "--memory", "64m", "busybox", "sh", "-c",
+		"grep Seccomp: /proc/self/status; cat /sys/fs/cgroup/memory$(grep :memory: /proc/self/cgroup | cut -d: -f3)/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max")
+	if err != nil || out != "Seccomp:\t2\n67108864\n" {
+		t.Errorf("podman run --memory 64m: want seccomp filter mode 2 (podman's profile) and the limit, got %v %q", err, out)
+	}
+	if out, err := lab.run("-d", "--name", "p1", "busybox", "sleep", "100"); err != nil {
+		t.Fatalf("podman run -d: %v %s", err, out)
+	}
+	if out, err := lab.podman("exec", "p1", "sh", "-c", "cat /proc/1/comm; exit 4"); exitCode(err) != 4 || out != "sleep\n" {
+		t.Errorf("podman exec: want PID 1's name and exit 4, got %d %q", exitCode(err), out)
+	}
+	if out, err := lab.podman("stop", "-t", "1", "p1"); err != nil {
+		t.Errorf("podman stop: %v %s", err, out)
+	}
+	if out, err := lab.podman("rm", "p1"); err != nil {
+		t.Errorf("podman rm: %v %s", err, out)
+	}
+	cmd := fmt.Sprintf("podman %s run --rm -it %s busybox sh -c 'tty; echo tty-ok'", strings.Join(lab.global, " "), strings.Join(lab.runFlags, " "))
+	if out, err := exec.Command("script", "-qec", cmd, "/dev/null").CombinedOutput(); err != nil || !strings.Contains(string(out), "/dev/pts/0\r\ntty-ok") {
+		t.Errorf("podman run -it: want the container's own /dev/pts/0, got %v %q", err, out)
+	}
+	if after := mountTable(t); after != before {
+		t.Errorf("podman's containers changed the host's mount table")
+	}
+}
