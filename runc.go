@@ -44,7 +44,7 @@ func runcMain() {
 	app.Commands = []cli.Command{
 		runcCreateCommand, runcStartCommand, runcRunCommand, runcStateCommand,
 		runcKillCommand, runcDeleteCommand, runcListCommand, runcPsCommand,
-		runcExecCommand, runcPauseCommand, runcResumeCommand, runcFeaturesCommand,
+		runcExecCommand, runcPauseCommand, runcResumeCommand, runcUpdateCommand, runcFeaturesCommand,
 	}
 	app.Before = func(ctx *cli.Context) error {
 		if ctx.GlobalBool("systemd-cgroup") {

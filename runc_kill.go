@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"os"
+
 	"github.com/mydocker/mydocker/oci"
 	"github.com/urfave/cli"
 	"golang.org/x/sys/unix"
@@ -63,5 +67,31 @@ var runcResumeCommand = cli.Command{
 			return err
 		}
 		return oci.Pause(runcRoot, id, false)
+	},
+}
+
+var runcUpdateCommand = cli.Command{
+	Name:      "update",
+	Usage:     "set new limits on a running container (linux.resources JSON, from a file or - for stdin)",
+	ArgsUsage: "ID",
+	Flags:     []cli.Flag{cli.StringFlag{Name: "resources, r", Usage: "the resources JSON: a file, or - for stdin"}},
+	Action: func(ctx *cli.Context) error {
+		id, err := runcID(ctx)
+		if err != nil {
+			return err
+		}
+		var data []byte
+		switch path := ctx.String("resources"); path {
+		case "":
+			return fmt.Errorf("update: give --resources FILE (or - for stdin); single-value flags are not supported")
+		case "-":
+			data, err = io.ReadAll(os.Stdin)
+		default:
+			data, err = os.ReadFile(path)
+		}
+		if err != nil {
+			return fmt.Errorf("update: %w", err)
+		}
+		return oci.Update(runcRoot, id, data)
 	},
 }

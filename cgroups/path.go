@@ -251,3 +251,39 @@ func RemoveParents(parents []string) {
 		os.Remove(d)
 	}
 }
+
+// Update writes res's limits into the cgroup's directories (runc's
+// update): each file into the directory of the hierarchy that has it.
+func (a Attached) Update(res Resources) error {
+	v2 := false
+	for _, d := range a {
+		if _, err := os.Stat(filepath.Join(d, "cgroup.controllers")); err == nil {
+			v2 = true
+		}
+	}
+	for _, s := range subsystems {
+		files := s.v1(res)
+		if v2 {
+			files = s.v2(res)
+		}
+		for _, f := range files {
+			written := false
+			for _, d := range a {
+				if _, err := os.Stat(filepath.Join(d, f.name)); err != nil {
+					continue
+				}
+				if err := writeFile(d, f); err != nil {
+					return err
+				}
+				written = true
+			}
+			if !written && !f.optional {
+				return fmt.Errorf("cgroups: no %s for this container (no %s hierarchy)", f.name, s.name)
+			}
+		}
+	}
+	if len(res.Devices) > 0 {
+		return fmt.Errorf("cgroups: device rules cannot be updated")
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/mydocker/mydocker/cgroups"
 	"github.com/mydocker/mydocker/container"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -422,4 +424,24 @@ func Procs(root, id string) ([]int, error) {
 		pids = []int{}
 	}
 	return pids, err
+}
+
+// Update sets new limits on a container's cgroup: linux.resources JSON.
+func Update(root, id string, resources []byte) error {
+	c, err := Load(root, id)
+	if err != nil {
+		return err
+	}
+	if !c.Alive() {
+		return fmt.Errorf("container not running")
+	}
+	var r specs.LinuxResources
+	if err := json.Unmarshal(resources, &r); err != nil {
+		return fmt.Errorf("update: resources: %w", err)
+	}
+	res, err := planResources(&r)
+	if err != nil {
+		return err
+	}
+	return c.Cgroup.Update(res)
 }

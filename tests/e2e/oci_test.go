@@ -497,6 +497,31 @@ func TestOCIExec(t *testing.T) {
 	if r := runc(t, "ps", "--format", "json", id); !strings.Contains(r.stdout, strconv.Itoa(pid)) {
 		t.Errorf("ps: the exec'd process %d is not among the container's: %s", pid, r.stdout)
 	}
+	// pause and resume: the freezer; update: new limits.
+	if r := runc(t, "pause", id); r.status != 0 {
+		t.Errorf("pause: %s", r.stderr)
+	}
+	if st, _ := ociState(t, id); st.Status != "paused" {
+		t.Errorf("state after pause: want paused, got %s", st.Status)
+	}
+	if r := runc(t, "resume", id); r.status != 0 {
+		t.Errorf("resume: %s", r.stderr)
+	}
+	if st, _ := ociState(t, id); st.Status != "running" {
+		t.Errorf("state after resume: want running, got %s", st.Status)
+	}
+	update := exec.Command(runcBinary(t), "--root", ociRoot(), "update", "--resources", "-", id)
+	update.Stdin = strings.NewReader(`{"memory": {"limit": 33554432}, "pids": {"limit": 50}}`)
+	if out, err := update.CombinedOutput(); err != nil {
+		t.Errorf("update --resources -: %v %s", err, out)
+	}
+	st, _ := ociState(t, id)
+	if got := cgroupFileOf(t, st.Pid, "memory", "memory.limit_in_bytes", "memory.max"); got != "33554432" {
+		t.Errorf("update: want the memory limit 33554432, got %q", got)
+	}
+	if got := cgroupFileOf(t, st.Pid, "pids", "pids.max", "pids.max"); got != "50" {
+		t.Errorf("update: want pids.max 50, got %q", got)
+	}
 	if r := runc(t, "kill", "--all", id, "KILL"); r.status != 0 {
 		t.Errorf("kill --all: %s", r.stderr)
 	}
@@ -995,4 +1020,29 @@ func TestPodman(t *testing.T) {
 	if after := mountTable(t); after != before {
 		t.Errorf("podman's containers changed the host's mount table")
 	}
+}
+
+// cgroupFileOf reads a file of pid's cgroup: v1's in controller's
+// hierarchy, else v2's.
+func cgroupFileOf(t *testing.T, pid int, controller, v1, v2 string) string {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		path := ""
+		if f[0] == "0" && f[1] == "" {
+			path = filepath.Join("/sys/fs/cgroup", f[2], v2)
+		}
+		for _, c := range strings.Split(f[1], ",") {
+			if c == controller {
+				path = filepath.Join("/sys/fs/cgroup", controller, f[2], v1)
+			}
+		}
+		if out, err := os.ReadFile(path); err == nil && path != "" {
+			return strings.TrimSpace(string(out))
+		}
+	}
+	return ""
 }
