@@ -757,6 +757,14 @@ type containerdLab struct {
 
 func startContainerd(t *testing.T) *containerdLab {
 	t.Helper()
+	return startContainerdWith(t, false)
+}
+
+// startContainerdWith starts the lab's containerd; with cri, its CRI
+// plugin too, whose one runtime handler is mydocker-runc (BinaryName), as
+// a Kubernetes node's containerd is configured.
+func startContainerdWith(t *testing.T, cri bool) *containerdLab {
+	t.Helper()
 	needDebianPackage(t, "containerd", "containerd")
 	ctrPath := needDebianPackage(t, "ctr", "containerd")
 	needImage(t)
@@ -768,12 +776,32 @@ func startContainerd(t *testing.T) *containerdLab {
 	config := fmt.Sprintf(`version = 2
 root = %q
 state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = %q
 [ttrpc]
   address = %q
 `, filepath.Join(dir, "root"), filepath.Join(dir, "state"), lab.sock, lab.sock+".ttrpc")
+	if !cri {
+		config = "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n" + config
+	} else {
+		// restrict_oom_score_adj: the pod sandbox's -998 needs
+		// CAP_SYS_RESOURCE, which root lacks on this kind of machine;
+		// the CRI plugin then keeps containerd's own score.
+		config += fmt.Sprintf(`[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "docker.io/library/pause:mydocker"
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "mydocker"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.mydocker]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.mydocker.options]
+        BinaryName = %q
+        Root = %q
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = %q
+    conf_dir = %q
+`, runcBinary(t), lab.runcRoot, filepath.Join(dir, "cni-bin"), filepath.Join(dir, "cni-conf"))
+	}
 	os.WriteFile(filepath.Join(dir, "config.toml"), []byte(config), 0o644)
 	logFile, _ := os.Create(filepath.Join(dir, "containerd.log"))
 	lab.cmd = exec.Command("unshare", "-m", "--propagation", "private", "containerd", "--config", filepath.Join(dir, "config.toml"))
@@ -799,6 +827,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 		t.Fatalf("ctr images import: %v\n%s", err, out)
 	}
 	return lab
+}
+
+// ctrIn runs ctr in another containerd namespace (CRI's is k8s.io).
+func (lab *containerdLab) ctrIn(namespace string, args ...string) (string, error) {
+	out, err := exec.Command("ctr", append([]string{"-a", lab.sock, "-n", namespace}, args...)...).CombinedOutput()
+	return string(out), err
 }
 
 // ctr runs ctr against the lab's containerd, in namespace "mydocker".
@@ -1045,4 +1079,117 @@ func cgroupFileOf(t *testing.T, pid int, controller, v1, v2 string) string {
 		}
 	}
 	return ""
+}
+
+// --- a Kubernetes node's path: containerd's CRI, driven by crictl ---
+
+const criToolsVersion = "v1.34.0"
+
+var (
+	crictlOnce sync.Once
+	crictlPath string
+	crictlErr  error
+)
+
+// crictl builds cri-tools' crictl from its Go module, once, into .cache/.
+func crictl(t *testing.T) string {
+	t.Helper()
+	crictlOnce.Do(func() {
+		dir, _ := filepath.Abs("../../.cache/cri-tools-" + criToolsVersion)
+		bin := filepath.Join(dir, "crictl")
+		if _, err := os.Stat(bin); err == nil {
+			crictlPath = bin
+			return
+		}
+		cmd := exec.Command("go", "install", "sigs.k8s.io/cri-tools/cmd/crictl@"+criToolsVersion)
+		cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			crictlErr = fmt.Errorf("go install crictl: %v\n%s", err, tail(string(out), 10))
+			return
+		}
+		crictlPath = bin
+	})
+	if crictlErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(crictlErr)
+		}
+		t.Skip(crictlErr)
+	}
+	return crictlPath
+}
+
+// TestCRI: a pod with host networking and a busybox container in it, as
+// the kubelet asks for them, through containerd's CRI plugin configured
+// with mydocker-runc as its runtime (BinaryName): runp, create, start,
+// logs, exec, stop, rmp.
+func TestCRI(t *testing.T) {
+	bin := crictl(t)
+	lab := startContainerdWith(t, true)
+	// The pod's sandbox image: busybox that sleeps (no registry here to
+	// pull the pause image from).
+	pause := filepath.Join(lab.dir, "pause.tar")
+	mustRun(t, "import", "--change", `CMD ["sleep", "1000000000"]`, imageTarball(), "pause:mydocker")
+	defer mustRun(t, "rmi", "pause:mydocker")
+	mustRun(t, "save", "-o", pause, "pause:mydocker")
+	busybox := filepath.Join(lab.dir, "busybox.tar")
+	for _, archive := range []string{pause, busybox} {
+		if out, err := lab.ctrIn("k8s.io", "images", "import", archive); err != nil {
+			t.Fatalf("ctr images import: %v %s", err, out)
+		}
+	}
+	cri := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, append([]string{"--runtime-endpoint", "unix://" + lab.sock, "--image-endpoint", "unix://" + lab.sock, "--timeout", "30s"}, args...)...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if err != nil {
+			return stdout.String(), fmt.Errorf("%v: %s", err, tail(stderr.String(), 3))
+		}
+		return stdout.String(), nil
+	}
+	podJSON := filepath.Join(lab.dir, "pod.json")
+	os.WriteFile(podJSON, []byte(fmt.Sprintf(`{"metadata": {"name": "p1", "namespace": "default", "uid": "u1"},
+ "log_directory": %q, "linux": {"security_context": {"namespace_options": {"network": 2}}}}`, filepath.Join(lab.dir, "logs"))), 0o644)
+	ctrJSON := filepath.Join(lab.dir, "container.json")
+	os.WriteFile(ctrJSON, []byte(`{"metadata": {"name": "c1"}, "image": {"image": "`+busyboxRef+`"},
+ "command": ["sh", "-c", "echo hello from a pod; sleep 1000"], "log_path": "c1.log"}`), 0o644)
+	pod, err := cri("runp", podJSON)
+	pod = strings.TrimSpace(pod)
+	if err != nil {
+		t.Fatalf("crictl runp: %v", err)
+	}
+	defer cri("rmp", "-f", pod)
+	id, err := cri("create", pod, ctrJSON, podJSON)
+	id = strings.TrimSpace(id)
+	if err != nil {
+		t.Fatalf("crictl create: %v", err)
+	}
+	if _, err := cri("start", id); err != nil {
+		t.Fatalf("crictl start: %v", err)
+	}
+	if out, _ := cri("ps"); !regexp.MustCompile(`c1\s+0\s`).MatchString(out) || !strings.Contains(out, "Running") {
+		t.Errorf("crictl ps: want c1 Running, got %q", out)
+	}
+	var logs string
+	for i := 0; i < 50 && !strings.Contains(logs, "hello"); i++ {
+		logs, _ = cri("logs", id)
+		time.Sleep(100 * time.Millisecond)
+	}
+	if logs != "hello from a pod\n" {
+		t.Errorf("crictl logs: want the container's output, got %q", logs)
+	}
+	if out, err := cri("exec", id, "sh", "-c", "cat /proc/1/comm; echo exec in a pod"); err != nil || out != "sleep\nexec in a pod\n" {
+		t.Errorf("crictl exec: want the pod's PID 1 (its sandbox) and the output, got %v %q", err, out)
+	}
+	for _, step := range [][]string{{"stop", id}, {"rm", id}, {"stopp", pod}, {"rmp", pod}} {
+		if out, err := cri(step...); err != nil {
+			t.Errorf("crictl %s: %v %s", step[0], err, out)
+		}
+	}
+	if left := ociContainersIn(filepath.Join(lab.runcRoot, "k8s.io")); len(left) > 0 {
+		t.Errorf("the pod left state in mydocker-runc's root: %v", left)
+	}
+	if left, _ := filepath.Glob("/sys/fs/cgroup/*/k8s.io"); len(left) > 0 {
+		t.Errorf("the pod left cgroups: %v", left)
+	}
 }
