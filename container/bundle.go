@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/mydocker/mydocker/capabilities"
 	"github.com/mydocker/mydocker/trace"
@@ -266,10 +267,11 @@ func applyProcessLimits(b *Bundle) error {
 		}
 	}
 	for _, r := range b.Rlimits {
-		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		// prlimit, not setrlimit: Go's syscall.Setrlimit also changes
-		// what it restores in children of its own; none here.
-		if err := unix.Prlimit(0, r.Type, &lim, nil); err != nil {
+		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
+		// syscall's Setrlimit, not a bare prlimit: the Go runtime raised
+		// init's own RLIMIT_NOFILE at start and puts the old one back at
+		// exec, unless it is set through syscall.
+		if err := syscall.Setrlimit(r.Type, &lim); err != nil {
 			return fmt.Errorf("rlimit %d (%d/%d): %w", r.Type, r.Soft, r.Hard, err)
 		}
 	}
