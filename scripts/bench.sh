@@ -18,7 +18,12 @@
 #   7. pull of that image (gzip layers) from a registry on loopback, next to
 #      skopeo's download alone and podman's pull, and a pull that finds
 #      every layer there;
-#   8. peak RSS (GNU time's %M: the largest of the process and its children).
+#   8. peak RSS (GNU time's %M: the largest of the process and its children);
+#   9. containerd: `ctr run --rm` of the same image through mydocker-runc,
+#      crun and runc (the shim's BinaryName), on a containerd of the bench's
+#      own.
+#
+# Row 2 also has `mydocker-runc run` on the bundle crun and runc run.
 #
 # Each comparison runs in ROUNDS rounds (hyperfine on all its commands, one
 # after the other), merged: the machine's slower and faster minutes weigh on
@@ -33,7 +38,7 @@ out=$(realpath -m "${OUT:-.bench}")
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (containers need it)" >&2; exit 1; }
 
 need=()
-for pair in hyperfine:hyperfine bwrap:bubblewrap runc:runc crun:crun /usr/bin/time:time python3:python3 skopeo:skopeo podman:podman; do
+for pair in hyperfine:hyperfine bwrap:bubblewrap runc:runc crun:crun /usr/bin/time:time python3:python3 skopeo:skopeo podman:podman containerd:containerd; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -49,12 +54,13 @@ make -s build image >/dev/null
 rundir=${MYDOCKER_RUNTIME_DIR:-/run/mydocker}
 rundir_was_there=; [ -e "$rundir" ] && rundir_was_there=1
 cid=
-regpid= regns=
+regpid= regns= ctrdpid=
 cleanup() {
   rm -f "$out/busy.bin"
   [ -n "$regpid" ] && { kill "$regpid"; wait "$regpid"; } 2>/dev/null || true
   [ -n "$regns" ] && ip netns del "$regns" 2>/dev/null || true
   [ -n "$cid" ] && "$md" --root "$root" rm -f "$cid" >/dev/null 2>&1
+  [ -n "$ctrdpid" ] && { kill "$ctrdpid"; wait "$ctrdpid"; } 2>/dev/null
   if [ -z "$rundir_was_there" ]; then
     rm -f "$rundir/.lock"
     rmdir "$rundir/.names" "$rundir/.work" "$rundir" 2>/dev/null
@@ -109,14 +115,14 @@ PY
   rm -f "$1".*
 }
 
-echo "bench: 1/8 host filesystem ($runs runs each)" >&2
+echo "bench: 1/9 host filesystem ($runs runs each)" >&2
 hf "$out/host.json" "$runs" 4 -N \
   -n "mydocker run /bin/true" "$md run /bin/true" \
   -n "unshare -fpmuin --mount-proc" "$ns_unshare" \
   -n "bwrap (same namespaces)" "$ns_bwrap" \
   -n "bare Go re-exec (yardstick)" "$bare"
 
-echo "bench: 2/8 image mode ($runs runs each)" >&2
+echo "bench: 2/9 image mode ($runs runs each)" >&2
 # crun refuses this host's hybrid cgroup layout (v1 plus an empty cgroup2 at
 # /sys/fs/cgroup/unified): all three run in a mount namespace of their own
 # where that mount is gone, so they see the same host.
@@ -127,11 +133,12 @@ unshare -m --propagation private sh -c '
       -n "mydocker run busybox /bin/true" "$2 --root $1/root run busybox /bin/true" \
       -n "mydocker run busybox3 /bin/true (3 layers)" "$2 --root $1/root run busybox3 /bin/true" \
       -n "crun run (same rootfs)" "crun run -b $1/bundle bench-crun" \
-      -n "runc run (same rootfs)" "runc run -b $1/bundle bench-runc" || exit 1
+      -n "runc run (same rootfs)" "runc run -b $1/bundle bench-runc" \
+      -n "mydocker-runc run (same rootfs)" "$2-runc --root $1/runc-root run -b $1/bundle bench-md" || exit 1
   done' "$runs" "$out" "$md" "$rounds" >/dev/null
 merge "$out/image.json"
 
-echo "bench: 3/8 image mode on a busy disk (100 runs each)" >&2
+echo "bench: 3/9 image mode on a busy disk (100 runs each)" >&2
 # A container's layer is on the same disk as the writer's file. Without
 # overlayfs's volatile option, each container's end would sync the whole
 # file system, the writer's dirty pages included. Quiet and busy runs
@@ -157,7 +164,7 @@ unshare -m --propagation private sh -c '
 merge "$out/quiet.json"
 merge "$out/busy.json"
 
-echo "bench: 4/8 N at once" >&2
+echo "bench: 4/9 N at once" >&2
 for n in 1 10 50 100; do
   r=$(( n >= 50 ? 20 : 50 ))
   many() { echo "sh -c 'for i in \$(seq $n); do $1 & done; wait'"; }
@@ -168,7 +175,7 @@ for n in 1 10 50 100; do
     -n "bare Go re-exec x$n" "$(many "$bare")" >/dev/null
 done
 
-echo "bench: 5/8 lifecycle: run -d + rm -f, exec" >&2
+echo "bench: 5/9 lifecycle: run -d + rm -f, exec" >&2
 # exec into one running container, next to nsenter(1) entering the same
 # namespaces (no cgroup, no confinement: the floor), and the foreground
 # run for scale.
@@ -198,7 +205,7 @@ unshare -m --propagation private sh -c '
   exit $status' "$runs" "$out" "$rounds" >/dev/null
 merge "$out/runc-exec.json"
 
-echo "bench: 6/8 load of a 5-layer, 100 MB archive (10 runs each)" >&2
+echo "bench: 6/9 load of a 5-layer, 100 MB archive (10 runs each)" >&2
 # busybox and four layers of 25 MB each over it, saved; loaded into a store
 # of its own that has none of it (each run removes the image first), next
 # to tar -x of the same archive: the floor, since load hashes every layer
@@ -219,7 +226,7 @@ hf "$out/load.json" 10 1 \
   -n "tar -xf (the same archive)" "tar -xf $out/big.tar -C $out/untar"
 rm -rf "$out/untar" "$out/loadroot"
 
-echo "bench: 7/8 pull of the same image, gzip layers, from a registry on loopback (10 runs each)" >&2
+echo "bench: 7/9 pull of the same image, gzip layers, from a registry on loopback (10 runs each)" >&2
 # Debian's docker-registry (unpacked from its package into .cache/, as the
 # tests do), in a network namespace of the bench's own; the image pushed
 # into it by skopeo with gzip layers. mydocker pull (download, gunzip,
@@ -256,7 +263,7 @@ kill "$regpid"; wait "$regpid" 2>/dev/null || true; regpid=
 ip netns del "$regns"; regns=
 rm -rf "$out/pullroot" "$out/layout" "$out/registry" "$out/podman"
 
-echo "bench: 8/8 peak RSS" >&2
+echo "bench: 8/9 peak RSS" >&2
 rss() { # median of 21 runs of GNU time's %M, in KiB
   for _ in $(seq 21); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
 }
@@ -268,6 +275,25 @@ rss() { # median of 21 runs of GNU time's %M, in KiB
   echo "mydocker run busybox /bin/true $(rss "$md" --root "$root" run busybox /bin/true)"
   echo "crun run (same rootfs) $(unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; for i in $(seq 21); do /usr/bin/time -f %M crun run -b "$0/bundle" bench-rss 2>&1 >/dev/null | tail -1; done' "$out" | sort -n | sed -n 11p)"
 } > "$out/rss.txt"
+
+echo "bench: 9/9 containerd: ctr run through each runtime ($(( runs / 4 )) runs each)" >&2
+# A containerd of the bench's own (root, state, socket in $out), in a mount
+# namespace where crun accepts the host (as row 2); stopped by its PID.
+printf '%s\n' 'version = 2' "root = \"$out/ctrd/root\"" "state = \"$out/ctrd/state\"" \
+  'disabled_plugins = ["io.containerd.grpc.v1.cri"]' '[grpc]' "  address = \"$out/ctrd.sock\"" \
+  '[ttrpc]' "  address = \"$out/ctrd.sock.ttrpc\"" > "$out/containerd.toml"
+unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec containerd --config "$0"' "$out/containerd.toml" >"$out/containerd.log" 2>&1 &
+ctrdpid=$!
+for i in $(seq 100); do ctr -a "$out/ctrd.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+"$md" --root "$root" save -o "$out/busybox-image.tar" busybox
+ctr -a "$out/ctrd.sock" -n bench images import "$out/busybox-image.tar" >/dev/null
+ctr_run() { echo "ctr -a $out/ctrd.sock -n bench run --rm --runc-binary $1 --runc-root $out/ctrd-$2 docker.io/library/busybox:latest bench-$2 /bin/true"; }
+hf "$out/ctr.json" $(( runs / 4 )) 3 -N \
+  -n "ctr run, crun" "$(ctr_run crun crun)" \
+  -n "ctr run, runc" "$(ctr_run runc runc)" \
+  -n "ctr run, mydocker-runc" "$(ctr_run "$md-runc" md)"
+kill "$ctrdpid"; wait "$ctrdpid" 2>/dev/null || true
+ctrdpid=
 
 python3 - "$out" <<'PY' | tee "$out/table.md"
 import json, sys
@@ -296,10 +322,11 @@ for n in (1, 10, 50, 100):
     rows(f"{out}/many-{n}.json", "unshare")
 rows(f"{out}/load.json", "tar")
 rows(f"{out}/pull.json", "skopeo")
+rows(f"{out}/ctr.json", "ctr run, crun")
 for r in json.load(open(f"{out}/pull-again.json"))["results"]:
     print(f"| {r['command']} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} |  |  |")
 print()
-print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows), to nsenter (lifecycle rows), to tar (load), to skopeo (pull).")
+print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows), to nsenter (lifecycle rows), to tar (load), to skopeo (pull), to crun (ctr rows).")
 print()
 def pct(times, p):
     times = sorted(times)
