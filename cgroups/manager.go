@@ -120,7 +120,7 @@ func (m *Manager) Create() (err error) {
 	}
 	defer unlock()
 
-	if m.h.unified != "" {
+	if m.h.unified != "" && m.path == "" {
 		if err := m.enableControllers(); err != nil {
 			return err
 		}
@@ -138,6 +138,9 @@ func (m *Manager) Create() (err error) {
 		}
 		if err == nil && c == "cpuset" && m.path != "" {
 			err = inheritCpuset(dir)
+		}
+		if err == nil && c == "" && m.path != "" {
+			err = m.enableAlong(dir)
 		}
 		trace.Step("3.2", "", err, "mkdir %s", dir)
 		if err != nil {

@@ -287,3 +287,33 @@ func (a Attached) Update(res Resources) error {
 	}
 	return nil
 }
+
+// enableAlong hands the controllers the limits need down to dir, on
+// cgroup v2, through every cgroup from the root of the hierarchy to dir's
+// parent (a cgroupsPath may be deep, and its parents new).
+func (m *Manager) enableAlong(dir string) error {
+	var plus []string
+	for _, s := range m.needed() {
+		if s.name != "devices" {
+			plus = append(plus, "+"+s.name)
+		}
+	}
+	if len(plus) == 0 {
+		return nil
+	}
+	rel, err := filepath.Rel(m.h.unified, filepath.Dir(dir))
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("cgroups: %s is not below %s", dir, m.h.unified)
+	}
+	at := m.h.unified
+	for _, part := range append([]string{""}, strings.Split(rel, "/")...) {
+		if part == "." {
+			continue
+		}
+		at = filepath.Join(at, part)
+		if err := writeFile(at, file{name: "cgroup.subtree_control", value: strings.Join(plus, " ")}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -3,7 +3,6 @@ package oci
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 
@@ -88,12 +87,7 @@ func Exec(o ExecOptions) (*container.ExecProcess, error) {
 	}
 	p.CgroupDirs = c.Cgroup
 	if o.ConsoleSocket != "" && proc.Terminal {
-		conn, err := net.Dial("unix", o.ConsoleSocket)
-		if err != nil {
-			return nil, fmt.Errorf("console socket %s: %w", o.ConsoleSocket, err)
-		}
-		f, err := conn.(*net.UnixConn).File()
-		conn.Close()
+		f, err := dialConsole(o.ConsoleSocket)
 		if err != nil {
 			return nil, err
 		}

@@ -159,14 +159,9 @@ func Create(o CreateOptions) (cr *Made, err error) {
 		p.Cgroup = m
 	}
 	if o.ConsoleSocket != "" {
-		conn, err := net.Dial("unix", o.ConsoleSocket)
+		f, err := dialConsole(o.ConsoleSocket)
 		if err != nil {
-			return nil, fmt.Errorf("console socket %s: %w", o.ConsoleSocket, err)
-		}
-		f, err := conn.(*net.UnixConn).File()
-		conn.Close()
-		if err != nil {
-			return nil, fmt.Errorf("console socket %s: %w", o.ConsoleSocket, err)
+			return nil, err
 		}
 		p.ConsoleTo(f)
 	}
@@ -444,4 +439,19 @@ func Update(root, id string, resources []byte) error {
 		return err
 	}
 	return c.Cgroup.Update(res)
+}
+
+// dialConsole connects to the caller's console socket: init sends the
+// pty's master over it (the descriptor passes to init as it is).
+func dialConsole(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	return f, nil
 }
