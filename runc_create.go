@@ -16,7 +16,7 @@ var runcCreateFlags = []cli.Flag{
 	cli.StringFlag{Name: "pid-file", Usage: "write init's PID to this file"},
 	cli.StringFlag{Name: "console-socket", Usage: "a unix socket to send the pty's master to (process.terminal)"},
 	cli.BoolFlag{Name: "no-pivot", Usage: "move the root and chroot instead of pivot_root (a root on a ramdisk)"},
-	cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring (mydocker-runc never makes one)"},
+	cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring (default: one of the container's own)"},
 	cli.IntFlag{Name: "preserve-fds", Usage: "pass this many descriptors from 3 on (only 0 is supported)"},
 }
 
@@ -31,7 +31,7 @@ func runcCreateOptions(ctx *cli.Context) (oci.CreateOptions, error) {
 	return oci.CreateOptions{
 		Root: runcRoot, ID: id, Bundle: ctx.String("bundle"),
 		PidFile: absPath(ctx.String("pid-file")), ConsoleSocket: ctx.String("console-socket"),
-		NoPivot: ctx.Bool("no-pivot"),
+		NoPivot: ctx.Bool("no-pivot"), NoNewKeyring: ctx.Bool("no-new-keyring"),
 	}, nil
 }
 

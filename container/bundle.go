@@ -58,6 +58,9 @@ type Bundle struct {
 	// Detach: the process outlives the command that starts it (exec
 	// --detach): no death signal.
 	Detach bool
+	// SessionKeyring names the session keyring of its own the container
+	// joins, as runc's does ("": the caller's, with --no-new-keyring).
+	SessionKeyring string
 }
 
 // Mount is one entry of config.json's mounts, its options split into
@@ -258,8 +261,15 @@ func applySysctls(b *Bundle, in func(string) string) error {
 }
 
 // applyProcessLimits sets the rlimits, oom_score_adj and umask, while init
-// is still root (raising a hard limit takes CAP_SYS_RESOURCE).
+// is still root (raising a hard limit takes CAP_SYS_RESOURCE), and joins
+// a session keyring of the container's own: the caller's keys are not the
+// container's.
 func applyProcessLimits(b *Bundle) error {
+	if b.SessionKeyring != "" {
+		if _, err := unix.KeyctlJoinSessionKeyring(b.SessionKeyring); err != nil {
+			return fmt.Errorf("join a session keyring of its own: %w", err)
+		}
+	}
 	if b.OOMScoreAdj != nil {
 		err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*b.OOMScoreAdj)), 0o644)
 		if err != nil {

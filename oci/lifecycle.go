@@ -54,6 +54,7 @@ type CreateOptions struct {
 	PidFile          string
 	ConsoleSocket    string
 	NoPivot          bool
+	NoNewKeyring     bool
 	// InitArgs are the global flags init runs with.
 	InitArgs []string
 }
@@ -128,6 +129,9 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	}
 	defer fifo.Close()
 	plan.Config.Bundle.NoPivot = o.NoPivot
+	if !o.NoNewKeyring {
+		plan.Config.Bundle.SessionKeyring = "_ses." + o.ID
+	}
 
 	p, err := container.NewParentProcess(plan.Config, o.InitArgs, container.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	if err != nil {

@@ -471,6 +471,10 @@ func TestOCIExec(t *testing.T) {
 		runc(t, "delete", "--force", id)
 		noOCILeftovers(t, id, 0)
 	}()
+	// A session keyring of its own, as runc's container has.
+	if keys, _ := os.ReadFile("/proc/keys"); !strings.Contains(string(keys), "_ses."+id+":") {
+		t.Errorf("the container has no session keyring of its own (_ses.%s in /proc/keys)", id)
+	}
 	r := runc(t, "exec", id, "sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; exit 4")
 	if r.status != 4 || r.stdout != "runc\nsleep 100 " {
 		t.Errorf("exec: want the container's hostname and PID 1, exit 4; got %d %q %s", r.status, r.stdout, r.stderr)
