@@ -14,16 +14,16 @@ import (
 func Features() features.Features {
 	yes, no := true, false
 	var ns []string
-	for t := range namespaceFlags {
-		ns = append(ns, string(t))
+	for _, e := range namespaceFlags {
+		ns = append(ns, string(e.typ))
 	}
 	sort.Strings(ns)
 	var opts []string
-	for o := range mountFlags {
-		opts = append(opts, o)
+	for _, f := range mountFlags {
+		opts = append(opts, f.name)
 	}
-	for o := range propagationFlags {
-		opts = append(opts, o)
+	for _, e := range propagationFlags {
+		opts = append(opts, e.typ)
 	}
 	sort.Strings(opts)
 	v1, v2 := false, false

@@ -68,7 +68,7 @@ type Made struct {
 
 // Create makes the container, up to init waiting before the command.
 func Create(o CreateOptions) (cr *Made, err error) {
-	if !validID.MatchString(o.ID) {
+	if !validID(o.ID) {
 		return nil, fmt.Errorf("invalid container ID %q", o.ID)
 	}
 	bundle, err := filepath.Abs(o.Bundle)

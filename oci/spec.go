@@ -97,14 +97,32 @@ type Join struct {
 	Path string
 }
 
-var namespaceFlags = map[specs.LinuxNamespaceType]uintptr{
-	specs.PIDNamespace:     unix.CLONE_NEWPID,
-	specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.MountNamespace:   unix.CLONE_NEWNS,
-	specs.IPCNamespace:     unix.CLONE_NEWIPC,
-	specs.UTSNamespace:     unix.CLONE_NEWUTS,
-	specs.UserNamespace:    unix.CLONE_NEWUSER,
-	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+// The tables below are slices, not maps: static data, which costs the
+// binary's start nothing (a map literal is built by package
+// initialisation, in mydocker run and init alike).
+
+// named is one entry of such a table: a name and its flag.
+type named[K comparable] struct {
+	typ  K
+	flag uintptr
+}
+
+// namespaceFlags are the namespaces this runtime makes or joins.
+var namespaceFlags = []named[specs.LinuxNamespaceType]{
+	{specs.PIDNamespace, unix.CLONE_NEWPID}, {specs.NetworkNamespace, unix.CLONE_NEWNET},
+	{specs.MountNamespace, unix.CLONE_NEWNS}, {specs.IPCNamespace, unix.CLONE_NEWIPC},
+	{specs.UTSNamespace, unix.CLONE_NEWUTS}, {specs.UserNamespace, unix.CLONE_NEWUSER},
+	{specs.CgroupNamespace, unix.CLONE_NEWCGROUP},
+}
+
+// flagOf finds name in a table of names and flags.
+func flagOf[K comparable](table []named[K], name K) (uintptr, bool) {
+	for _, e := range table {
+		if e.typ == name {
+			return e.flag, true
+		}
+	}
+	return 0, false
 }
 
 // MakePlan turns spec into a Plan. Whatever this runtime cannot apply
@@ -176,7 +194,7 @@ func MakePlan(spec *specs.Spec, bundle, id string, terminal bool) (*Plan, error)
 		b.Devices = append(b.Devices, dev)
 	}
 	if prop := spec.Linux.RootfsPropagation; prop != "" {
-		flag, ok := propagationFlags[prop]
+		flag, ok := flagOf(propagationFlags, prop)
 		if !ok {
 			return nil, fmt.Errorf("config.json: unknown rootfsPropagation %q", prop)
 		}
@@ -243,11 +261,11 @@ func processBundle(proc *specs.Process) (*container.Bundle, error) {
 		return nil, err
 	}
 	for _, r := range proc.Rlimits {
-		n, ok := rlimits[r.Type]
+		n, ok := flagOf(rlimits, r.Type)
 		if !ok {
 			return nil, fmt.Errorf("config.json: unknown rlimit %q", r.Type)
 		}
-		b.Rlimits = append(b.Rlimits, container.Rlimit{Type: n, Soft: r.Soft, Hard: r.Hard})
+		b.Rlimits = append(b.Rlimits, container.Rlimit{Type: int(n), Soft: r.Soft, Hard: r.Hard})
 	}
 	return b, nil
 }
@@ -287,7 +305,7 @@ func planCapabilities(c *specs.LinuxCapabilities, b *container.Bundle) error {
 func planNamespaces(spec *specs.Spec, p *Plan, b *container.Bundle) error {
 	seen := map[specs.LinuxNamespaceType]bool{}
 	for _, ns := range spec.Linux.Namespaces {
-		flag, ok := namespaceFlags[ns.Type]
+		flag, ok := flagOf(namespaceFlags, ns.Type)
 		if !ok {
 			return fmt.Errorf("config.json: unknown or unsupported namespace type %q", ns.Type)
 		}
@@ -324,32 +342,33 @@ func planNamespaces(spec *specs.Spec, p *Plan, b *container.Bundle) error {
 	return nil
 }
 
-var propagationFlags = map[string]uintptr{
-	"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
-	"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
-	"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
-	"unbindable": unix.MS_UNBINDABLE, "runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+var propagationFlags = []named[string]{
+	{"private", unix.MS_PRIVATE}, {"rprivate", unix.MS_PRIVATE | unix.MS_REC},
+	{"shared", unix.MS_SHARED}, {"rshared", unix.MS_SHARED | unix.MS_REC},
+	{"slave", unix.MS_SLAVE}, {"rslave", unix.MS_SLAVE | unix.MS_REC},
+	{"unbindable", unix.MS_UNBINDABLE}, {"runbindable", unix.MS_UNBINDABLE | unix.MS_REC},
 }
 
 // mountFlags are mount(8)'s options that are flags: set (true) or
 // cleared (false).
-var mountFlags = map[string]struct {
-	clear bool
+var mountFlags = []struct {
+	name  string
+	clear bool // the option clears flag (rw, suid...)
 	flag  uintptr
 }{
-	"ro": {false, unix.MS_RDONLY}, "rw": {true, unix.MS_RDONLY},
-	"nosuid": {false, unix.MS_NOSUID}, "suid": {true, unix.MS_NOSUID},
-	"nodev": {false, unix.MS_NODEV}, "dev": {true, unix.MS_NODEV},
-	"noexec": {false, unix.MS_NOEXEC}, "exec": {true, unix.MS_NOEXEC},
-	"sync": {false, unix.MS_SYNCHRONOUS}, "async": {true, unix.MS_SYNCHRONOUS},
-	"dirsync": {false, unix.MS_DIRSYNC}, "remount": {false, unix.MS_REMOUNT},
-	"mand": {false, unix.MS_MANDLOCK}, "nomand": {true, unix.MS_MANDLOCK},
-	"atime": {true, unix.MS_NOATIME}, "noatime": {false, unix.MS_NOATIME},
-	"diratime": {true, unix.MS_NODIRATIME}, "nodiratime": {false, unix.MS_NODIRATIME},
-	"relatime": {false, unix.MS_RELATIME}, "norelatime": {true, unix.MS_RELATIME},
-	"strictatime": {false, unix.MS_STRICTATIME}, "nostrictatime": {true, unix.MS_STRICTATIME},
-	"bind": {false, unix.MS_BIND}, "rbind": {false, unix.MS_BIND | unix.MS_REC},
-	"defaults": {false, 0},
+	{"ro", false, unix.MS_RDONLY}, {"rw", true, unix.MS_RDONLY},
+	{"nosuid", false, unix.MS_NOSUID}, {"suid", true, unix.MS_NOSUID},
+	{"nodev", false, unix.MS_NODEV}, {"dev", true, unix.MS_NODEV},
+	{"noexec", false, unix.MS_NOEXEC}, {"exec", true, unix.MS_NOEXEC},
+	{"sync", false, unix.MS_SYNCHRONOUS}, {"async", true, unix.MS_SYNCHRONOUS},
+	{"dirsync", false, unix.MS_DIRSYNC}, {"remount", false, unix.MS_REMOUNT},
+	{"mand", false, unix.MS_MANDLOCK}, {"nomand", true, unix.MS_MANDLOCK},
+	{"atime", true, unix.MS_NOATIME}, {"noatime", false, unix.MS_NOATIME},
+	{"diratime", true, unix.MS_NODIRATIME}, {"nodiratime", false, unix.MS_NODIRATIME},
+	{"relatime", false, unix.MS_RELATIME}, {"norelatime", true, unix.MS_RELATIME},
+	{"strictatime", false, unix.MS_STRICTATIME}, {"nostrictatime", true, unix.MS_STRICTATIME},
+	{"bind", false, unix.MS_BIND}, {"rbind", false, unix.MS_BIND | unix.MS_REC},
+	{"defaults", false, 0},
 }
 
 func planMount(m specs.Mount, bundle string) (container.Mount, error) {
@@ -359,15 +378,21 @@ func planMount(m specs.Mount, bundle string) (container.Mount, error) {
 	mm := container.Mount{Destination: m.Destination, Type: m.Type, Source: m.Source}
 	var data []string
 	for _, o := range m.Options {
-		if f, ok := mountFlags[o]; ok {
-			if f.clear {
+		known := false
+		for _, f := range mountFlags {
+			if f.name != o {
+				continue
+			}
+			if known = true; f.clear {
 				mm.Flags &^= f.flag
 			} else {
 				mm.Flags |= f.flag
 			}
+		}
+		if known {
 			continue
 		}
-		if f, ok := propagationFlags[o]; ok {
+		if f, ok := flagOf(propagationFlags, o); ok {
 			mm.Propagation |= f
 			continue
 		}
@@ -392,13 +417,13 @@ func planMount(m specs.Mount, bundle string) (container.Mount, error) {
 	return mm, nil
 }
 
-var rlimits = map[string]int{
-	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
-	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
-	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
-	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
-	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
-	"RLIMIT_STACK": unix.RLIMIT_STACK,
+var rlimits = []named[string]{
+	{"RLIMIT_AS", unix.RLIMIT_AS}, {"RLIMIT_CORE", unix.RLIMIT_CORE}, {"RLIMIT_CPU", unix.RLIMIT_CPU},
+	{"RLIMIT_DATA", unix.RLIMIT_DATA}, {"RLIMIT_FSIZE", unix.RLIMIT_FSIZE}, {"RLIMIT_LOCKS", unix.RLIMIT_LOCKS},
+	{"RLIMIT_MEMLOCK", unix.RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", unix.RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", unix.RLIMIT_NICE},
+	{"RLIMIT_NOFILE", unix.RLIMIT_NOFILE}, {"RLIMIT_NPROC", unix.RLIMIT_NPROC}, {"RLIMIT_RSS", unix.RLIMIT_RSS},
+	{"RLIMIT_RTPRIO", unix.RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", unix.RLIMIT_RTTIME}, {"RLIMIT_SIGPENDING", unix.RLIMIT_SIGPENDING},
+	{"RLIMIT_STACK", unix.RLIMIT_STACK},
 }
 
 // planResources maps linux.resources onto the limits the cgroup manager
