@@ -288,29 +288,34 @@ func (a Attached) Update(res Resources) error {
 	return nil
 }
 
-// enableAlong hands the controllers the limits need down to dir, on
-// cgroup v2, through every cgroup from the root of the hierarchy to dir's
-// parent (a cgroupsPath may be deep, and its parents new).
+// enableAlong hands the controllers down to dir, on cgroup v2, through
+// every cgroup from the root of the hierarchy to dir's parent (a
+// cgroupsPath may be deep, and its parents new). Each hands down all it
+// has itself, not only what the limits need: update may set any of them
+// later, as runc's cgroup allows. The root's own subtree_control is the
+// host's, never written here.
 func (m *Manager) enableAlong(dir string) error {
-	var plus []string
-	for _, s := range m.needed() {
-		if s.name != "devices" {
-			plus = append(plus, "+"+s.name)
-		}
-	}
-	if len(plus) == 0 {
-		return nil
-	}
 	rel, err := filepath.Rel(m.h.unified, filepath.Dir(dir))
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return fmt.Errorf("cgroups: %s is not below %s", dir, m.h.unified)
 	}
+	if rel == "." {
+		return nil
+	}
 	at := m.h.unified
-	for _, part := range append([]string{""}, strings.Split(rel, "/")...) {
-		if part == "." {
+	for _, part := range strings.Split(rel, "/") {
+		at = filepath.Join(at, part)
+		have, err := os.ReadFile(filepath.Join(at, "cgroup.controllers"))
+		if err != nil {
+			return fmt.Errorf("cgroups: %w", err)
+		}
+		var plus []string
+		for _, c := range strings.Fields(string(have)) {
+			plus = append(plus, "+"+c)
+		}
+		if len(plus) == 0 {
 			continue
 		}
-		at = filepath.Join(at, part)
 		if err := writeFile(at, file{name: "cgroup.subtree_control", value: strings.Join(plus, " ")}); err != nil {
 			return err
 		}
