@@ -113,7 +113,13 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	// while making them leaves them named in state.json, and the parents
 	// it makes listed for the last container below them to remove.
 	c.Cgroup = m.Targets()
-	addParents(o.Root, m.MissingParents())
+	var parents []string
+	for _, d := range m.MissingParents() {
+		if filepath.Base(d) != filepath.Base(DefaultCgroupParent) || spec.Linux.CgroupsPath != "" {
+			parents = append(parents, d)
+		}
+	}
+	addParents(o.Root, parents)
 	if err := c.save(); err != nil {
 		return nil, err
 	}

@@ -27,6 +27,12 @@ import (
 // SpecVersion is the runtime spec this side implements.
 var SpecVersion = specs.Version
 
+// DefaultCgroupParent holds the cgroups of containers whose config.json
+// names none. Like the state directory (--root), it is the runtime's own
+// and stays: making and removing it around every container would double
+// the cgroup directories each one costs.
+const DefaultCgroupParent = "/mydocker-runc"
+
 // LoadSpec reads bundle/config.json, once, at create.
 func LoadSpec(bundle string) (*specs.Spec, error) {
 	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
@@ -231,7 +237,7 @@ func MakePlan(spec *specs.Spec, bundle, id string, terminal bool) (*Plan, error)
 	p.Resources = res
 	p.CgroupPath = spec.Linux.CgroupsPath
 	if p.CgroupPath == "" {
-		p.CgroupPath = "/mydocker-runc/" + id
+		p.CgroupPath = DefaultCgroupParent + "/" + id
 	}
 	if strings.Contains(p.CgroupPath, ":") && !strings.HasPrefix(p.CgroupPath, "/") {
 		return nil, fmt.Errorf("config.json: cgroupsPath %q is systemd's slice:prefix:name form; this runtime drives cgroupfs only (no --systemd-cgroup)", p.CgroupPath)
