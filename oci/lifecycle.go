@@ -113,13 +113,7 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	// while making them leaves them named in state.json, and the parents
 	// it makes listed for the last container below them to remove.
 	c.Cgroup = m.Targets()
-	var parents []string
-	for _, d := range m.MissingParents() {
-		if filepath.Base(d) != filepath.Base(DefaultCgroupParent) || spec.Linux.CgroupsPath != "" {
-			parents = append(parents, d)
-		}
-	}
-	addParents(o.Root, parents)
+	addParents(o.Root, m.MissingParents())
 	if err := c.save(); err != nil {
 		return nil, err
 	}

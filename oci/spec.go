@@ -28,9 +28,7 @@ import (
 var SpecVersion = specs.Version
 
 // DefaultCgroupParent holds the cgroups of containers whose config.json
-// names none. Like the state directory (--root), it is the runtime's own
-// and stays: making and removing it around every container would double
-// the cgroup directories each one costs.
+// names none; the last of them removes it (oci/parents.go).
 const DefaultCgroupParent = "/mydocker-runc"
 
 // LoadSpec reads bundle/config.json, once, at create.

@@ -119,6 +119,9 @@ func TestMain(m *testing.M) {
 	if left := removeTestContainers(); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "e2e: removed containers the tests left running: %v\n", left)
 	}
+	if left := removeTestOCIContainers(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: removed OCI containers the tests left: %v\n", left)
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -143,6 +146,17 @@ func removeTestContainers() []string {
 			}
 		}
 		exec.Command(mydocker, "--root", root, "rm", "-f", e.Name()).Run()
+	}
+	return ids
+}
+
+// removeTestOCIContainers deletes (--force) what a failed test left in
+// mydocker-runc's root of the tests: a created container would wait for
+// its start for ever.
+func removeTestOCIContainers() []string {
+	ids := ociContainersIn(ociRoot())
+	for _, id := range ids {
+		exec.Command(filepath.Join(testDir, "mydocker-runc"), "--root", ociRoot(), "delete", "--force", id).Run()
 	}
 	return ids
 }
