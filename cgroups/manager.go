@@ -55,8 +55,8 @@ func newManager(h *hierarchy, name string, res Resources) (*Manager, error) {
 		return nil, err
 	}
 	for _, s := range m.needed() {
-		if !have[s.name] && !(s.name == "devices" && h.unified != "") {
-			return nil, fmt.Errorf("cgroups: the %s controller is not available on this host (cgroup v%d)", s.name, h.Version())
+		if !have[s.controller(h)] && !(s.name == "devices" && h.unified != "") {
+			return nil, fmt.Errorf("cgroups: the %s controller is not available on this host (cgroup v%d)", s.controller(h), h.Version())
 		}
 	}
 	return m, nil
@@ -222,7 +222,7 @@ func (m *Manager) enableControllers() error {
 	var plus []string
 	for _, s := range m.needed() {
 		if s.name != "devices" { // no such controller on v2: an eBPF program instead
-			plus = append(plus, "+"+s.name)
+			plus = append(plus, "+"+s.controller(m.h))
 		}
 	}
 	if len(plus) == 0 {

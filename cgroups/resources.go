@@ -9,6 +9,7 @@ package cgroups
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -26,6 +27,8 @@ type Resources struct {
 	KernelMemory, KernelTCP       int64
 	Swappiness                    *uint64
 	DisableOOMKiller              bool
+	// BlkIO is an OCI bundle's blockIO (nil: none).
+	BlkIO *BlkIO
 	// CPUMems, RTPeriod and RTRuntime are an OCI bundle's cpu.mems and
 	// realtime budget (the v1 cpu controller's rt_period_us and
 	// rt_runtime_us, where the kernel schedules real-time groups).
@@ -46,7 +49,7 @@ func (r Resources) Empty() bool {
 	return r.MemoryBytes == 0 && r.CPUShares == 0 && r.CPUs == 0 && r.CPUSet == "" && r.PidsLimit == 0 && len(r.Devices) == 0 &&
 		r.CPUMems == "" && r.RTPeriod == 0 && r.RTRuntime == 0 && r.CFSQuota == 0 &&
 		r.MemoryReservation == 0 && r.MemorySwap == 0 && r.KernelMemory == 0 && r.KernelTCP == 0 &&
-		r.Swappiness == nil && !r.DisableOOMKiller
+		r.Swappiness == nil && !r.DisableOOMKiller && r.BlkIO == nil
 }
 
 // CPUPeriod is the CFS period --cpus is expressed in (docker's 100 ms).
@@ -187,4 +190,46 @@ func HumanSize(n int64) string {
 		i++
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64) + units[i]
+}
+
+// BlkIO is a container's block I/O weights and throttles. WeightFile is
+// where this host takes a weight: blkio.weight (CFQ), blkio.bfq.weight
+// (BFQ) on v1, io.weight or io.bfq.weight on v2 (BlkIOWeightFile).
+type BlkIO struct {
+	Weight, LeafWeight                     uint16
+	WeightFile                             string
+	WeightDevices                          []DeviceValue
+	ReadBps, WriteBps, ReadIOPS, WriteIOPS []DeviceValue
+}
+
+// DeviceValue is a value for one block device, as the files write it.
+type DeviceValue struct {
+	Major, Minor int64
+	Value        uint64
+}
+
+func (d DeviceValue) String() string { return fmt.Sprintf("%d:%d %d", d.Major, d.Minor, d.Value) }
+
+// BlkIOWeightFile is the file this host takes a block I/O weight in, or
+// an error when its I/O schedulers take none.
+func BlkIOWeightFile() (string, error) {
+	h, err := detect()
+	if err != nil {
+		return "", err
+	}
+	dir, names := h.v1["blkio"], []string{"blkio.weight", "blkio.bfq.weight"}
+	if h.unified != "" {
+		dir, names = h.self, []string{"io.weight", "io.bfq.weight"}
+	}
+	if dir == "" {
+		return "", fmt.Errorf("cgroups: no blkio (io) controller on this host")
+	}
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			return n, nil
+		}
+	}
+	// A v2 root has no io.weight of its own; its children do, when the
+	// io controller is enabled.
+	return "", fmt.Errorf("cgroups: this host's block I/O schedulers take no weight (no %s)", strings.Join(names, " or "))
 }

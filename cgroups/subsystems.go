@@ -1,6 +1,7 @@
 package cgroups
 
 import (
+	"fmt"
 	"strconv"
 )
 
@@ -15,7 +16,9 @@ type file struct {
 // subsystem is one controller and how Resources map onto its files; the
 // book's Subsystem interface, with one mapping per cgroup version.
 type subsystem struct {
-	name string // the controller, as the kernel names it
+	name string // the controller, as the kernel names it (on v1)
+	// v2name is its name on v2, where that differs (blkio is io).
+	v2name string
 	// v1 and v2 return the files to write for res, nil when res sets
 	// nothing this controller enforces.
 	v1, v2 func(res Resources) []file
@@ -134,6 +137,57 @@ var subsystems = []subsystem{
 		v2: func(r Resources) []file { return nil },
 	},
 	{
+		// An OCI bundle's blockIO: weights and throttles per device.
+		name: "blkio", v2name: "io",
+		v1: func(r Resources) []file {
+			b := r.BlkIO
+			if b == nil {
+				return nil
+			}
+			var files []file
+			if b.Weight != 0 {
+				files = append(files, file{b.WeightFile, strconv.Itoa(int(b.Weight)), false})
+			}
+			for _, d := range b.WeightDevices {
+				files = append(files, file{"blkio.weight_device", d.String(), false})
+			}
+			for _, t := range []struct {
+				name string
+				list []DeviceValue
+			}{
+				{"blkio.throttle.read_bps_device", b.ReadBps}, {"blkio.throttle.write_bps_device", b.WriteBps},
+				{"blkio.throttle.read_iops_device", b.ReadIOPS}, {"blkio.throttle.write_iops_device", b.WriteIOPS},
+			} {
+				for _, d := range t.list {
+					files = append(files, file{t.name, d.String(), false})
+				}
+			}
+			return files
+		},
+		v2: func(r Resources) []file {
+			b := r.BlkIO
+			if b == nil {
+				return nil
+			}
+			var files []file
+			if b.Weight != 0 {
+				files = append(files, file{b.WeightFile, "default " + strconv.Itoa(int(b.Weight)), false})
+			}
+			for _, d := range b.WeightDevices {
+				files = append(files, file{b.WeightFile, d.String(), false})
+			}
+			for _, t := range []struct {
+				key  string
+				list []DeviceValue
+			}{{"rbps", b.ReadBps}, {"wbps", b.WriteBps}, {"riops", b.ReadIOPS}, {"wiops", b.WriteIOPS}} {
+				for _, d := range t.list {
+					files = append(files, file{"io.max", fmt.Sprintf("%d:%d %s=%d", d.Major, d.Minor, t.key, d.Value), false})
+				}
+			}
+			return files
+		},
+	},
+	{
 		name: "pids",
 		v1: func(r Resources) []file {
 			if r.PidsLimit == 0 {
@@ -172,4 +226,12 @@ func cpusetFiles(r Resources) []file {
 		files = append(files, file{"cpuset.mems", r.CPUMems, false})
 	}
 	return files
+}
+
+// controller is s's name on this host's cgroup version.
+func (s subsystem) controller(h *hierarchy) string {
+	if h.unified != "" && s.v2name != "" {
+		return s.v2name
+	}
+	return s.name
 }

@@ -440,8 +440,12 @@ func planResources(r *specs.LinuxResources) (cgroups.Resources, error) {
 	unsupported := func(what string) (cgroups.Resources, error) {
 		return res, fmt.Errorf("config.json: linux.resources.%s is not supported by this runtime", what)
 	}
-	if r.BlockIO != nil {
-		return unsupported("blockIO")
+	if b := r.BlockIO; b != nil {
+		blk, err := planBlockIO(b)
+		if err != nil {
+			return res, err
+		}
+		res.BlkIO = blk
 	}
 	if len(r.HugepageLimits) > 0 {
 		return unsupported("hugepageLimits")
@@ -592,4 +596,42 @@ func selinuxEnabled() bool {
 func cgroupV2() bool {
 	h, err := cgroups.Describe()
 	return err == nil && h.Version == 2
+}
+
+// planBlockIO maps blockIO onto the blkio (v1) or io (v2) files: weights
+// where this host's I/O scheduler takes them, throttles everywhere.
+// leafWeight was CFQ's, gone from Linux since 5.0: refused.
+func planBlockIO(b *specs.LinuxBlockIO) (*cgroups.BlkIO, error) {
+	out := &cgroups.BlkIO{}
+	if b.LeafWeight != nil {
+		return nil, fmt.Errorf("config.json: linux.resources.blockIO.leafWeight is not supported (CFQ's, gone since Linux 5.0)")
+	}
+	if b.Weight != nil || len(b.WeightDevice) > 0 {
+		file, err := cgroups.BlkIOWeightFile()
+		if err != nil {
+			return nil, fmt.Errorf("config.json: linux.resources.blockIO weight: %w", err)
+		}
+		out.WeightFile = file
+	}
+	if b.Weight != nil {
+		out.Weight = *b.Weight
+	}
+	for _, d := range b.WeightDevice {
+		if d.LeafWeight != nil {
+			return nil, fmt.Errorf("config.json: linux.resources.blockIO.weightDevice leafWeight is not supported (CFQ's, gone since Linux 5.0)")
+		}
+		if d.Weight != nil {
+			out.WeightDevices = append(out.WeightDevices, cgroups.DeviceValue{Major: d.Major, Minor: d.Minor, Value: uint64(*d.Weight)})
+		}
+	}
+	throttle := func(list []specs.LinuxThrottleDevice) []cgroups.DeviceValue {
+		var out []cgroups.DeviceValue
+		for _, d := range list {
+			out = append(out, cgroups.DeviceValue{Major: d.Major, Minor: d.Minor, Value: d.Rate})
+		}
+		return out
+	}
+	out.ReadBps, out.WriteBps = throttle(b.ThrottleReadBpsDevice), throttle(b.ThrottleWriteBpsDevice)
+	out.ReadIOPS, out.WriteIOPS = throttle(b.ThrottleReadIOPSDevice), throttle(b.ThrottleWriteIOPSDevice)
+	return out, nil
 }

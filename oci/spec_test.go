@@ -87,7 +87,10 @@ func TestPlanRefusesWhatItCannotApply(t *testing.T) {
 		"unknown rlimit":      func(s *specs.Spec) { s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_TEST"}} },
 		"relative cwd":        func(s *specs.Spec) { s.Process.Cwd = "tmp" },
 		"terminal, no socket": func(s *specs.Spec) { s.Process.Terminal = true },
-		"blockIO":             func(s *specs.Spec) { s.Linux.Resources = &specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{}} },
+		"blockIO leafWeight": func(s *specs.Spec) {
+			w := uint16(10)
+			s.Linux.Resources = &specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{LeafWeight: &w}}
+		},
 		"user namespace, path": func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user", Path: "/proc/1/ns/user"})
 		},

@@ -463,7 +463,13 @@ func TestOCIConsoleSocket(t *testing.T) {
 // status is exec's.
 func TestOCIExec(t *testing.T) {
 	id := ociID(t)
-	bundle := makeBundle(t, []string{"sleep", "100"}, nil)
+	// A read throttle on the host's first disk (blockIO).
+	disk := firstDisk(t)
+	bundle := makeBundle(t, []string{"sleep", "100"}, func(s *specs.Spec) {
+		if disk != nil {
+			s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{ThrottleReadBpsDevice: []specs.LinuxThrottleDevice{*disk}}
+		}
+	})
 	if r := runc(t, "run", "-d", "--bundle", bundle, id); r.status != 0 {
 		t.Fatalf("run -d: %s", r.stderr)
 	}
@@ -500,6 +506,13 @@ func TestOCIExec(t *testing.T) {
 	}
 	if r := runc(t, "ps", "--format", "json", id); !strings.Contains(r.stdout, strconv.Itoa(pid)) {
 		t.Errorf("ps: the exec'd process %d is not among the container's: %s", pid, r.stdout)
+	}
+	if disk != nil {
+		st, _ := ociState(t, id)
+		got := cgroupFileOf(t, st.Pid, "blkio", "blkio.throttle.read_bps_device", "io.max")
+		if want := fmt.Sprintf("%d:%d", disk.Major, disk.Minor); !strings.Contains(got, want+" 1048576") && !strings.Contains(got, want+" rbps=1048576") {
+			t.Errorf("blockIO: want a read throttle of 1048576 on %s, got %q", want, got)
+		}
 	}
 	// pause and resume: the freezer; update: new limits.
 	if r := runc(t, "pause", id); r.status != 0 {
@@ -1196,4 +1209,27 @@ func TestCRI(t *testing.T) {
 	if left, _ := filepath.Glob("/sys/fs/cgroup/*/k8s.io"); len(left) > 0 {
 		t.Errorf("the pod left cgroups: %v", left)
 	}
+}
+
+// firstDisk is a read throttle of 1 MB/s on the host's first whole disk
+// (nil when /sys/block lists none but loop devices).
+func firstDisk(t *testing.T) *specs.LinuxThrottleDevice {
+	entries, _ := os.ReadDir("/sys/block")
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "loop") || strings.HasPrefix(e.Name(), "ram") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/sys/block", e.Name(), "dev"))
+		if err != nil {
+			continue
+		}
+		var major, minor int64
+		if _, err := fmt.Sscanf(strings.TrimSpace(string(data)), "%d:%d", &major, &minor); err == nil {
+			d := specs.LinuxThrottleDevice{Rate: 1 << 20}
+			d.Major, d.Minor = major, minor
+			return &d
+		}
+	}
+	t.Log("no disk in /sys/block: blockIO not checked")
+	return nil
 }
