@@ -113,11 +113,14 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	// while making them leaves them named in state.json, and the parents
 	// it makes listed for the last container below them to remove.
 	c.Cgroup = m.Targets()
-	addParents(o.Root, m.MissingParents())
 	if err := c.save(); err != nil {
 		return nil, err
 	}
-	if err := m.Create(); err != nil {
+	list := lockParents(o.Root)
+	list.add(m.MissingParents())
+	err = m.Create()
+	list.unlock()
+	if err != nil {
 		return nil, err
 	}
 	if err := unix.Mkfifo(c.fifo(), 0o600); err != nil {
@@ -388,8 +391,10 @@ func (c *Container) destroy() {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	list := lockParents(c.root)
 	c.Cgroup.Remove()
-	removeParents(c.root, c.Cgroup)
+	list.removeAbove(c.Cgroup)
+	list.unlock()
 	os.RemoveAll(Dir(c.root, c.ID))
 }
 

@@ -939,11 +939,15 @@ func TestContainerd(t *testing.T) {
 	if out, err := lab.ctr("container", "delete", "c2"); err != nil {
 		t.Errorf("ctr container delete: %v %s", err, out)
 	}
-	// A terminal: ctr run -t, under a pty of the test's.
-	script := fmt.Sprintf("ctr -a %s -n mydocker run --rm -t %s %s c3 sh -c 'tty; echo tty-ok'", lab.sock, strings.Join(rf, " "), busyboxRef)
-	if out, err := exec.Command("script", "-qec", script, "/dev/null").CombinedOutput(); err != nil || !strings.Contains(string(out), "/dev/pts/0") || !strings.Contains(string(out), "tty-ok") {
-		t.Errorf("ctr run -t: want /dev/pts/0 of the container's own devpts, got %v %q", err, out)
+	// A terminal: ctr run -t, an interactive shell under a pty of the test's.
+	sess := startSessionOf(t, 24, 80, append(append([]string{"ctr", "-a", lab.sock, "-n", "mydocker", "run", "--rm", "-t"}, rf...), busyboxRef, "c3", "sh"))
+	sess.send("tty; echo tty-$((6*7))\r")
+	sess.expect("tty-42")
+	if !strings.Contains(sess.output(), "/dev/pts/0") {
+		t.Errorf("ctr run -t: want /dev/pts/0 of the container's own devpts, got %q", sess.output())
 	}
+	sess.send("exit\r")
+	sess.wait()
 	// Twenty at once.
 	var wg sync.WaitGroup
 	errs := make(chan string, 20)
@@ -1064,9 +1068,17 @@ func TestPodman(t *testing.T) {
 	if out, err := lab.podman("rm", "p1"); err != nil {
 		t.Errorf("podman rm: %v %s", err, out)
 	}
-	cmd := fmt.Sprintf("podman %s run --rm -it %s busybox sh -c 'tty; echo tty-ok'", strings.Join(lab.global, " "), strings.Join(lab.runFlags, " "))
-	if out, err := exec.Command("script", "-qec", cmd, "/dev/null").CombinedOutput(); err != nil || !strings.Contains(string(out), "/dev/pts/0\r\ntty-ok") {
-		t.Errorf("podman run -it: want the container's own /dev/pts/0, got %v %q", err, out)
+	// An interactive shell under a pty of the test's, as a user's.
+	argv := append(append(append([]string{"podman"}, lab.global...), "run", "--rm", "-it"), lab.runFlags...)
+	sess := startSessionOf(t, 24, 80, append(argv, "busybox", "sh"))
+	sess.send("tty; echo tty-$((6*7))\r")
+	sess.expect("tty-42")
+	if !strings.Contains(sess.output(), "/dev/pts/0") {
+		t.Errorf("podman run -it: want the container's own /dev/pts/0, got %q", sess.output())
+	}
+	sess.send("exit 3\r")
+	if status := sess.wait(); status != 3 {
+		t.Errorf("podman run -it: want the shell's exit status 3, got %d", status)
 	}
 	if after := mountTable(t); after != before {
 		t.Errorf("podman's containers changed the host's mount table")
