@@ -27,7 +27,7 @@ func runcMain() {
 	app := cli.NewApp()
 	app.Name = runcName
 	app.Usage = "mydocker's OCI runtime: runc's command line, for containerd, podman and Kubernetes"
-	app.Version = version + "\nspec: " + oci.SpecVersion
+	app.Version = version
 	cli.VersionPrinter = func(ctx *cli.Context) {
 		// containerd's go-runc reads "runc version X" and "spec: Y".
 		fmt.Printf("runc version %s (%s)\ncommit: %s\nspec: %s\n", version, runcName, version, oci.SpecVersion)
@@ -36,7 +36,7 @@ func runcMain() {
 		cli.StringFlag{Name: "root", Value: oci.DefaultRoot, Usage: "where containers' state is kept"},
 		cli.StringFlag{Name: "log", Usage: "also log errors to this file"},
 		cli.StringFlag{Name: "log-format", Value: "text", Usage: "the --log file's format: text or json"},
-		cli.BoolFlag{Name: "debug", Usage: "more output (accepted; mydocker-runc logs errors only)"},
+		cli.BoolFlag{Name: "debug", Usage: "log each step of the mechanism on stderr (mounts, cgroup files)"},
 		cli.BoolFlag{Name: "systemd-cgroup", Usage: "use systemd's cgroups (not supported: refused)"},
 		cli.StringFlag{Name: "criu", Usage: "checkpoint tool (not supported: ignored)"},
 		cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode (not supported: root only)"},
