@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -294,11 +295,16 @@ func (a Attached) Update(res Resources) error {
 // has itself, not only what the limits need: update may set any of them
 // later, as runc's cgroup allows. The root's own subtree_control is the
 // host's, never written here.
-func (m *Manager) enableAlong(dir string) error {
+func (m *Manager) enableAlong(dir string) (err error) {
 	rel, err := filepath.Rel(m.h.unified, filepath.Dir(dir))
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return fmt.Errorf("cgroups: %s is not below %s", dir, m.h.unified)
 	}
+	defer func() {
+		if err == nil {
+			err = m.checkDelegated(filepath.Dir(dir))
+		}
+	}()
 	if rel == "." {
 		return nil
 	}
@@ -318,6 +324,22 @@ func (m *Manager) enableAlong(dir string) error {
 		}
 		if err := writeFile(at, file{name: "cgroup.subtree_control", value: strings.Join(plus, " ")}); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkDelegated makes sure parent hands down every controller the
+// limits need: a missing one would show as files the cgroup lacks.
+func (m *Manager) checkDelegated(parent string) error {
+	data, err := os.ReadFile(filepath.Join(parent, "cgroup.subtree_control"))
+	if err != nil {
+		return fmt.Errorf("cgroups: %w", err)
+	}
+	have := strings.Fields(string(data))
+	for _, s := range m.needed() {
+		if c := s.controller(m.h); c != "devices" && !slices.Contains(have, c) {
+			return fmt.Errorf("cgroups: the %s controller is not handed down to %s (%s/cgroup.subtree_control lacks it)", c, parent, parent)
 		}
 	}
 	return nil

@@ -73,7 +73,7 @@ for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_p
 done
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share /mnt || { echo "guest: 9p mount failed"; ls /sys/bus/virtio/devices; cat /proc/filesystems | grep 9p; poweroff -f; }
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
-echo "+memory +pids +cpu +cpuset" > /sys/fs/cgroup/cgroup.subtree_control
+echo "+memory +pids +cpu +cpuset +io" > /sys/fs/cgroup/cgroup.subtree_control
 echo "guest: kernel $(uname -r), controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 cd /mnt
 CI=true MYDOCKER_BIN=/mnt/mydocker MYDOCKER_IMAGE_TAR=/mnt/busybox.tar ./e2e.test -test.v -test.count=1 -test.run "$(cat /mnt/tests)" > /mnt/output 2>&1

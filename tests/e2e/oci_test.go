@@ -1004,12 +1004,21 @@ func newPodman(t *testing.T) *podmanLab {
 	needDebianPackage(t, "conmon", "conmon")
 	needImage(t)
 	dir := filepath.Join(testDir, "podman")
+	os.MkdirAll(dir, 0o755)
+	// podman gives its runtime no --root of its own (its --runtime-flag
+	// does not reach the delete of its cleanup): a wrapper gives the
+	// tests' one, so that /run/mydocker-runc is never touched.
+	runtime := filepath.Join(dir, "mydocker-runc")
+	os.WriteFile(runtime, []byte(fmt.Sprintf("#!/bin/sh\nexec %s --root %s \"$@\"\n", runcBinary(t), filepath.Join(dir, "oci"))), 0o755)
 	lab := &podmanLab{
 		global: []string{"--root", filepath.Join(dir, "storage"), "--runroot", filepath.Join(dir, "run"),
-			"--tmpdir", filepath.Join(dir, "tmp"), "--runtime", runcBinary(t), "--cgroup-manager", "cgroupfs",
+			"--tmpdir", filepath.Join(dir, "tmp"), "--runtime", runtime, "--cgroup-manager", "cgroupfs",
 			"--events-backend", "file", "--storage-driver", "overlay"},
 		runFlags: []string{"--network", "none", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"},
 	}
+	// podman makes libpod_parent (and its conmon) in every hierarchy;
+	// when the host had none, the test takes them away again.
+	parentsBefore, _ := filepath.Glob("/sys/fs/cgroup/*/libpod_parent")
 	archive := filepath.Join(t.TempDir(), "busybox.tar")
 	mustRun(t, "save", "-o", archive, "busybox")
 	if out, err := lab.podman("load", "-i", archive); err != nil {
@@ -1018,7 +1027,7 @@ func newPodman(t *testing.T) *podmanLab {
 	t.Cleanup(func() {
 		lab.podman("rm", "-af")
 		lab.podman("rmi", "-af")
-		if ids := ociContainersIn(filepath.Join(dir, "run", "runc")); len(ids) > 0 {
+		if ids := ociContainersIn(filepath.Join(dir, "oci")); len(ids) > 0 {
 			t.Errorf("podman's containers left state: %v", ids)
 		}
 		if left, _ := filepath.Glob("/sys/fs/cgroup/*/libpod_parent/libpod-*"); len(left) > 0 {
@@ -1026,6 +1035,13 @@ func newPodman(t *testing.T) *podmanLab {
 		}
 		exec.Command("umount", "-R", filepath.Join(dir, "storage", "overlay")).Run()
 		os.RemoveAll(dir)
+		if len(parentsBefore) == 0 {
+			made, _ := filepath.Glob("/sys/fs/cgroup/*/libpod_parent")
+			for _, d := range made {
+				os.Remove(filepath.Join(d, "conmon"))
+				os.Remove(d)
+			}
+		}
 	})
 	return lab
 }
