@@ -18,7 +18,10 @@
 #   7. pull of that image (gzip layers) from a registry on loopback, next to
 #      skopeo's download alone and podman's pull, and a pull that finds
 #      every layer there;
-#   8. peak RSS (GNU time's %M: the largest of the process and its children);
+#   8. peak RSS (GNU time's %M: the largest of the process and its children),
+#      and what one run costs beside its wall time: CPU time (user and
+#      system), context switches and page faults of the whole process tree
+#      (perf stat -r 50), for mydocker's rows and their references;
 #   9. containerd: `ctr run --rm` of the same image through mydocker-runc,
 #      crun and runc (the shim's BinaryName), on a containerd of the bench's
 #      own.
@@ -38,7 +41,7 @@ out=$(realpath -m "${OUT:-.bench}")
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (containers need it)" >&2; exit 1; }
 
 need=()
-for pair in hyperfine:hyperfine bwrap:bubblewrap runc:runc crun:crun /usr/bin/time:time python3:python3 skopeo:skopeo podman:podman containerd:containerd; do
+for pair in perf:linux-perf hyperfine:hyperfine bwrap:bubblewrap runc:runc crun:crun /usr/bin/time:time python3:python3 skopeo:skopeo podman:podman containerd:containerd; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -263,7 +266,30 @@ kill "$regpid"; wait "$regpid" 2>/dev/null || true; regpid=
 ip netns del "$regns"; regns=
 rm -rf "$out/pullroot" "$out/layout" "$out/registry" "$out/podman"
 
-echo "bench: 8/9 peak RSS" >&2
+echo "bench: 8/9 what one run costs: CPU time, context switches, page faults (perf stat, 50 runs), and peak RSS" >&2
+# cost NAME COMMAND...: perf's means over 50 runs, of the process and all
+# it starts (the container's init and command included).
+cost() {
+  local name=$1; shift
+  perf stat -x, -r 50 -e task-clock,context-switches,page-faults -- "$@" 2>&1 >/dev/null |
+    awk -F, -v n="$name" '$3=="task-clock"{c=$1} $3=="context-switches"{x=$1} $3=="page-faults"{f=$1} END{print n "|" c "|" x "|" f}'
+}
+cid=$("$md" --root "$root" run -d busybox sleep 100000)
+{
+  cost "mydocker run /bin/true" "$md" run /bin/true
+  cost "unshare -fpmuin --mount-proc" $ns_unshare
+  cost "bare Go re-exec (yardstick)" $bare
+  cost "mydocker run busybox /bin/true" "$md" --root "$root" run busybox /bin/true
+  cost "mydocker exec CONTAINER /bin/true" "$md" --root "$root" exec "$cid" /bin/true
+  unshare -m --propagation private sh -c '
+    umount /sys/fs/cgroup/unified 2>/dev/null
+    '"$(declare -f cost)"'
+    cost "crun run (same rootfs)" crun run -b "$0/bundle" bench-cost
+    cost "mydocker-runc run (same rootfs)" "$1-runc" --root "$0/runc-root" run -b "$0/bundle" bench-cost' "$out" "$md"
+} > "$out/counters.txt"
+"$md" --root "$root" rm -f "$cid" >/dev/null
+cid=
+
 rss() { # median of 21 runs of GNU time's %M, in KiB
   for _ in $(seq 21); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 11p
 }
@@ -302,6 +328,11 @@ rss = {}
 for line in open(f"{out}/rss.txt"):
     name, _, kib = line.rstrip().rpartition(" ")
     rss[name] = kib
+cost = {}
+for line in open(f"{out}/counters.txt"):
+    name, cpu, ctx, faults = line.rstrip("\n").split("|")
+    cost[name] = f"{float(cpu):.2f} | {float(ctx):.0f} | {float(faults):.0f}"
+
 def rows(path, base):
     res = json.load(open(path))["results"]
     ref = next(r["median"] for r in res if r["command"].startswith(base))
@@ -309,24 +340,26 @@ def rows(path, base):
         name = r["command"]
         mem = rss.get(name, "")
         mem = f"{int(mem)/1024:.1f} MiB" if mem else ""
-        print(f"| {name} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} | {r['median']/ref:.2f}x | {mem} |")
-print("| command | median ms | min ms | max ms | ratio | peak RSS |")
-print("|---|---|---|---|---|---|")
+        c = cost.get(name, " |  | ")
+        print(f"| {name} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} | {r['median']/ref:.2f}x | {mem} | {c} |")
+print("| command | median ms | min ms | max ms | ratio | peak RSS | CPU ms | ctx switches | page faults |")
+print("|---|---|---|---|---|---|---|---|---|")
 rows(f"{out}/host.json", "unshare")
 rows(f"{out}/image.json", "crun")
 rows(f"{out}/lifecycle.json", "nsenter")
 nsenter = next(r["median"] for r in json.load(open(f"{out}/lifecycle.json"))["results"] if r["command"].startswith("nsenter"))
 for r in json.load(open(f"{out}/runc-exec.json"))["results"]:
-    print(f"| {r['command']} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} | {r['median']/nsenter:.2f}x |  |")
+    print(f"| {r['command']} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} | {r['median']/nsenter:.2f}x |  |  |  |  |")
 for n in (1, 10, 50, 100):
     rows(f"{out}/many-{n}.json", "unshare")
 rows(f"{out}/load.json", "tar")
 rows(f"{out}/pull.json", "skopeo")
 rows(f"{out}/ctr.json", "ctr run, crun")
 for r in json.load(open(f"{out}/pull-again.json"))["results"]:
-    print(f"| {r['command']} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} |  |  |")
+    print(f"| {r['command']} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} |  |  |  |  |  |")
 print()
 print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows), to nsenter (lifecycle rows), to tar (load), to skopeo (pull), to crun (ctr rows).")
+print("CPU ms, ctx switches, page faults: per run, of the whole process tree (perf stat -r 50), where measured.")
 print()
 def pct(times, p):
     times = sorted(times)
