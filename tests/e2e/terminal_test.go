@@ -23,8 +23,9 @@ type session struct {
 	slave  *os.File // the "user's terminal"
 	before *unix.Termios
 
-	mu  sync.Mutex
-	out strings.Builder
+	mu   sync.Mutex
+	out  strings.Builder
+	read chan struct{} // closed when the master side is read to its end
 }
 
 func startSession(t *testing.T, rows, cols uint16, args ...string) *session {
@@ -42,7 +43,7 @@ func startSessionOf(t *testing.T, rows, cols uint16, argv []string) *session {
 	if err := pty.Setsize(master, &pty.Winsize{Rows: rows, Cols: cols}); err != nil {
 		t.Fatal(err)
 	}
-	s := &session{t: t, master: master, slave: slave, before: termios(t, slave)}
+	s := &session{t: t, master: master, slave: slave, before: termios(t, slave), read: make(chan struct{})}
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = slave, slave, slave
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -51,6 +52,7 @@ func startSessionOf(t *testing.T, rows, cols uint16, argv []string) *session {
 	}
 	killOnFailure(t, s.cmd)
 	go func() {
+		defer close(s.read)
 		buf := make([]byte, 4096)
 		for {
 			n, err := master.Read(buf)
@@ -114,6 +116,13 @@ func (s *session) wait() int {
 	status := statusOf(s.t, s.cmd, err)
 	if after := termios(s.t, s.slave); !reflect.DeepEqual(after, s.before) {
 		s.t.Errorf("terminal modes not restored:\nbefore %+v\nafter  %+v", s.before, after)
+	}
+	// Everything the command wrote is read before its output is looked
+	// at: with the slave side closed, the master reads to its end.
+	s.slave.Close()
+	select {
+	case <-s.read:
+	case <-time.After(10 * time.Second):
 	}
 	return status
 }
