@@ -699,7 +699,16 @@ func validationPasses(t *testing.T) []string {
 func validationResult(t *testing.T, dir, runtime, name string) (bool, string) {
 	cmd := exec.Command("timeout", "120", filepath.Join(dir, "validation", name+".t"))
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "RUNTIME="+runtime)
+	// Its bundles in a directory of the test's: some tests of the suite
+	// leave theirs behind. Readable by all, as /tmp: a user namespace's
+	// root is nobody on the host.
+	tmp, err := os.MkdirTemp("", "ocivalidation-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	os.Chmod(tmp, 0o755)
+	cmd.Env = append(os.Environ(), "RUNTIME="+runtime, "TMPDIR="+tmp)
 	out, err := cmd.CombinedOutput()
 	text := string(out)
 	pass := err == nil && !regexp.MustCompile(`(?m)^not ok`).MatchString(text) &&
