@@ -386,18 +386,30 @@ func readState(path string) (s *State, held bool) {
 
 // processStart reads the start time of pid from /proc/PID/stat.
 func processStart(pid int) (uint64, error) {
+	start, _, err := ProcessStat(pid)
+	return start, err
+}
+
+// ProcessStat reads pid's start time (clock ticks since boot) and state
+// letter (R, S, Z...) from /proc/PID/stat: a PID whose start time changed
+// is another process.
+func ProcessStat(pid int) (uint64, byte, error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name (field 2) is in parentheses and may hold spaces:
 	// count fields from after its closing one. starttime is field 22.
 	i := strings.LastIndexByte(string(data), ')')
-	fields := strings.Fields(string(data[i+1:]))
-	if i < 0 || len(fields) < 20 {
-		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	if i < 0 {
+		return 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 {
+		return 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	start, err := strconv.ParseUint(fields[19], 10, 64)
+	return start, fields[0][0], err
 }
 
 // List returns the containers under root, oldest first, each with Running

@@ -174,7 +174,7 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	}
 	p.OnCreated = func(pid int) error {
 		c.Pid = pid
-		if start, _, err := procStat(pid); err == nil {
+		if start, _, err := container.ProcessStat(pid); err == nil {
 			c.StartTime = start
 		}
 		if err := c.save(); err != nil {

@@ -7,11 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mydocker/mydocker/cgroups"
+	"github.com/mydocker/mydocker/container"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -144,7 +144,7 @@ func (c *Container) Alive() bool {
 	if c.Pid <= 0 {
 		return false
 	}
-	start, state, err := procStat(c.Pid)
+	start, state, err := container.ProcessStat(c.Pid)
 	return err == nil && start == c.StartTime && state != 'Z' && state != 'X'
 }
 
@@ -177,27 +177,6 @@ func (c *Container) stillInit() bool {
 		return false
 	}
 	return self.Dev == init.Dev && self.Ino == init.Ino
-}
-
-// procStat reads a process's start time and state letter.
-func procStat(pid int) (uint64, byte, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	// The command name is in parentheses and may hold anything: the
-	// fields start after the last ')'.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
-	}
-	start, err := strconv.ParseUint(f[19], 10, 64)
-	return start, f[0][0], err
 }
 
 // State is the runtime spec's state, with runc's rootfs, created and
