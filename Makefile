@@ -23,7 +23,7 @@ build:
 # end-to-end tests need root; for another user they skip (CI=true makes
 # that a failure).
 test: check
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 40m ./...
 
 # The cgroup end-to-end tests again, in a small VM booted on a cgroup v2
 # kernel (this kind of host is v1 and cannot switch): scripts/cgroup2-vm.sh.

@@ -71,7 +71,7 @@ func (e *ExecProcess) Start(ready <-chan struct{}) error {
 			return
 		}
 		started <- e.ParentProcess.Start(ready)
-		if e.Cmd.Process == nil {
+		if e.Cmd.Process == nil || e.detached() {
 			return
 		}
 		status, err := e.ParentProcess.Wait()
@@ -80,7 +80,16 @@ func (e *ExecProcess) Start(ready <-chan struct{}) error {
 	return <-started
 }
 
-// Wait reaps the process and returns how it ended.
+// detached: the process outlives this command (runc's exec --detach),
+// and its exit belongs to whoever inherits it (containerd's shim or
+// conmon, a subreaper). Reaping it here, when it ends before this command
+// does, would steal that exit: the shim would wait for it for ever.
+func (e *ExecProcess) detached() bool {
+	return e.config.Bundle != nil && e.config.Bundle.Detach
+}
+
+// Wait reaps the process and returns how it ended (never for a detached
+// one).
 func (e *ExecProcess) Wait() (syscall.WaitStatus, error) {
 	r := <-e.done
 	return r.status, r.err
