@@ -30,19 +30,31 @@ var version = "0.1.0-dev"
 const usage = `a simple container runtime, written to learn how docker works.
    It follows the book "自己动手写Docker" chapter by chapter.`
 
-// The main goroutine stays on the process's first thread, on both sides of
-// the re-exec. A container's life hangs on per-thread kernel state:
-//   - run: PR_SET_PDEATHSIG fires when the *thread* that cloned the child
-//     exits, not the process. The clone is made from main, so the signal
-//     means "mydocker is gone", never "a Go worker thread was retired".
-//   - init: the death signal, capabilities, no_new_privs and the seccomp
-//     filter all belong to the calling thread, and execve keeps the exec'ing
-//     thread's. Go may move a goroutine between threads at any blocking
-//     call; locked, init sets them up and execs on one thread, the one the
-//     clone created.
-func init() { runtime.LockOSThread() }
+// init's main goroutine stays on the process's first thread: the death
+// signal, capabilities, no_new_privs and the seccomp filter all belong to
+// the calling thread, and execve keeps the exec'ing thread's. Go may move
+// a goroutine between threads at any blocking call; locked, init sets
+// them up and execs on one thread, the one the clone created.
+//
+// run's is not locked, though its child's death signal (PR_SET_PDEATHSIG)
+// also belongs to a thread, the one that cloned it: Go ends a thread only
+// when a goroutine locked to it returns, and none does in run, so any of
+// its threads lives as long as mydocker. (A locked main goroutine would
+// cost run a thread more and a thread switch at each of its waits:
+// docs/performance.md.)
+func init() {
+	if isInit(os.Args) {
+		runtime.LockOSThread()
+	}
+}
 
 func main() {
+	if isInit(os.Args) {
+		// The container's init, re-executed by run, exec or create: it
+		// needs none of the app's parsing (initCommand, which the app
+		// keeps, is the same entry).
+		initMain()
+	}
 	if filepath.Base(os.Args[0]) == runcName {
 		runcMain()
 		return
@@ -125,19 +137,8 @@ var logArgs []string
 // setUpLogging sends logrus to stderr: stdout belongs to the container's
 // command (the book logged to stdout, mixing both).
 func setUpLogging(ctx *cli.Context) error {
-	level, err := log.ParseLevel(ctx.GlobalString("log-level"))
-	if err != nil || level < log.ErrorLevel || level > log.DebugLevel {
-		return usageErrorf("invalid --log-level %q: use debug, info, warn or error", ctx.GlobalString("log-level"))
-	}
-	log.SetLevel(level)
-	log.SetOutput(os.Stderr)
-	switch format := ctx.GlobalString("log-format"); format {
-	case "json":
-		log.SetFormatter(&log.JSONFormatter{})
-	case "text":
-		log.SetFormatter(&log.TextFormatter{})
-	default:
-		return usageErrorf("invalid --log-format %q: use json or text", format)
+	if err := configureLogging(ctx.GlobalString("log-level"), ctx.GlobalString("log-format")); err != nil {
+		return err
 	}
 	if ctx.GlobalBool("trace") && !trace.On {
 		// Every process of the container (the monitor, init) traces too.
@@ -148,12 +149,32 @@ func setUpLogging(ctx *cli.Context) error {
 	if !filepath.IsAbs(storeRoot) {
 		return usageErrorf("invalid --root %q: it must be an absolute path", storeRoot)
 	}
-	logArgs = []string{"--log-level=" + level.String(), "--log-format=" + ctx.GlobalString("log-format")}
+	logArgs = []string{"--log-level=" + log.GetLevel().String(), "--log-format=" + ctx.GlobalString("log-format")}
 	if name := ctx.Args().First(); os.Geteuid() != 0 && needsRoot(name) && !asksForHelp(ctx.Args()) {
 		if name == "import" || name == "load" || name == "save" || name == "tag" || name == "images" || name == "rmi" || name == "pull" || name == "push" {
 			return usageErrorf("%s in %s needs root privileges (try sudo, or --root DIR)", name, storeRoot)
 		}
 		return usageErrorf("%s needs root privileges (try sudo)", name)
+	}
+	return nil
+}
+
+// configureLogging sets logrus's level and format from the global flags
+// (init's too: initMain).
+func configureLogging(levelName, format string) error {
+	level, err := log.ParseLevel(levelName)
+	if err != nil || level < log.ErrorLevel || level > log.DebugLevel {
+		return usageErrorf("invalid --log-level %q: use debug, info, warn or error", levelName)
+	}
+	log.SetLevel(level)
+	log.SetOutput(os.Stderr)
+	switch format {
+	case "json":
+		log.SetFormatter(&log.JSONFormatter{})
+	case "text":
+		log.SetFormatter(&log.TextFormatter{})
+	default:
+		return usageErrorf("invalid --log-format %q: use json or text", format)
 	}
 	return nil
 }

@@ -322,16 +322,50 @@ var initCommand = cli.Command{
 	Hidden:          true,
 	SkipFlagParsing: true,
 	Action: func(ctx *cli.Context) error {
-		err := container.RunContainerInitProcess()
-		if err == container.ErrNotInContainer {
-			return err
-		}
-		// Any other failure went to the parent over the status pipe; the
-		// parent prints it, so init only exits with the status.
-		log.Debugf("init failed: %v", err)
-		os.Exit(statusOf(err))
+		initMain()
 		return nil
 	},
+}
+
+// isInit: args are those run, exec and create give init (initArgs):
+// "init" after the global flags of logArgs, nothing else.
+func isInit(args []string) bool {
+	if len(args) < 2 || args[len(args)-1] != "init" {
+		return false
+	}
+	for _, a := range args[1 : len(args)-1] {
+		if !strings.HasPrefix(a, "--log-level=") && !strings.HasPrefix(a, "--log-format=") {
+			return false
+		}
+	}
+	return true
+}
+
+// initMain is the init command: the container's first process, which
+// sets the container up and execs its command (container/init.go). It
+// never returns.
+func initMain() {
+	level, format := "warn", "json"
+	for _, a := range os.Args[1 : len(os.Args)-1] {
+		if v, ok := strings.CutPrefix(a, "--log-level="); ok {
+			level = v
+		} else if v, ok := strings.CutPrefix(a, "--log-format="); ok {
+			format = v
+		}
+	}
+	if err := configureLogging(level, format); err != nil {
+		fail(err)
+	}
+	err := container.RunContainerInitProcess()
+	if err != nil {
+		log.Debugf("init failed: %v", err)
+	}
+	if err == container.ErrNotInContainer {
+		fail(err)
+	}
+	// Any other failure went to the parent over the status pipe; the
+	// parent prints it, so init only exits with the status.
+	os.Exit(statusOf(err))
 }
 
 var importCommand = cli.Command{

@@ -66,22 +66,35 @@ func Run(opts runOptions) (err error) {
 	}
 
 	// The container's pieces on the host: state, layer, volumes, cgroup
-	// (container.Container). Its end, whatever it is, releases them.
+	// (container.Container). Its end, whatever it is, releases them. They
+	// are made after the clone, while init's Go runtime starts (init
+	// waits for the config that names them), unless init needs them as it
+	// is born (bornWith).
 	spec := container.Spec{Root: storeRoot, State: newState(opts), Config: opts.config,
 		Rootfs: opts.rootfs, Resources: opts.resources, Ports: opts.ports,
 		Keep: opts.detach && !opts.autoRemove, Again: opts.again}
 	spec.Image = opts.layers
-	c, err := container.Create(spec)
-	if err != nil {
+	var c *container.Container
+	create := func() (err error) {
+		c, err = container.Create(spec)
 		return err
 	}
 	ran, ended := false, -1 // whether the command ran; its exit status
 	defer func() {
+		if c == nil {
+			return // never made, or undone by Create itself
+		}
 		if ended < 0 {
 			ended = statusOf(err)
 		}
 		c.Release(ended, ran)
 	}()
+	early := bornWith(opts)
+	if early {
+		if err := create(); err != nil {
+			return err
+		}
+	}
 	if opts.detach {
 		if err := openLog(&opts, c.LogPath()); err != nil {
 			return err
@@ -108,10 +121,20 @@ func Run(opts runOptions) (err error) {
 		parent.OnConsole = opts.logTTY.attach
 		defer opts.logTTY.drain()
 	}
-	if c.Cgroup != nil {
+	if early && c.Cgroup != nil {
 		parent.Cgroup = c.Cgroup
 	}
-	parent.OnCreated = c.Connect
+	parent.OnCreated = func(pid int) error {
+		if !early {
+			if err := create(); err != nil {
+				return err
+			}
+			if c.Cgroup != nil {
+				parent.Cgroup = c.Cgroup // cgroup v1: init moves itself in
+			}
+		}
+		return c.Connect(pid)
+	}
 	parent.OnStarted = func(pid int) {
 		c.Started(pid)
 		if opts.logTTY != nil {
@@ -142,6 +165,20 @@ func Run(opts runOptions) (err error) {
 		return exitWith(status)
 	}
 	return nil
+}
+
+// bornWith reports whether init needs the container's pieces on the host
+// as it is cloned, rather than in its config: its log is its stdout (run
+// -d); on cgroup v2 it is born in its cgroup (CLONE_INTO_CGROUP); and
+// limits and networks keep the book's order, which --trace shows: the
+// cgroup (chapter 3.2) or the address (chapter 6), then the clone.
+// Otherwise they are made while init's Go runtime starts (README,
+// Performance).
+func bornWith(opts runOptions) bool {
+	limits := opts.resources
+	limits.Devices = nil // an image's device rules, which need no order
+	return opts.detach || !limits.Empty() || opts.network != "" ||
+		len(opts.resources.Devices) > 0 && cgroups.Unified()
 }
 
 // process is what supervise runs: run's container (ParentProcess) or

@@ -32,6 +32,14 @@ func (h *hierarchy) Version() int {
 	return 1
 }
 
+// Unified reports whether this host's cgroups are v2, where a process
+// joins its cgroup cheaply only as it is born (Manager.Create): the
+// cgroup must exist before the clone there.
+func Unified() bool {
+	h, err := detect()
+	return err == nil && h.unified != ""
+}
+
 // detect reads the host's layout from /proc/self/mountinfo and mydocker's
 // place in it from /proc/self/cgroup.
 func detect() (*hierarchy, error) {

@@ -185,21 +185,16 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 // init gets its Config, and with it the go-ahead, once ready is closed.
 func (p *ParentProcess) Start(ready <-chan struct{}) error {
 	defer p.closeParentEnds()
-	if p.Cgroup != nil {
-		if dir := p.Cgroup.UnifiedDir(); dir != "" {
-			// cgroup v2: init is born in its cgroup (clone3 with
-			// CLONE_INTO_CGROUP), so it never runs outside.
-			cg, err := os.Open(dir)
-			if err != nil {
-				return fmt.Errorf("open the container's cgroup: %w", err)
-			}
-			defer cg.Close()
-			p.Cmd.SysProcAttr.UseCgroupFD = true
-			p.Cmd.SysProcAttr.CgroupFD = int(cg.Fd())
-		} else {
-			// cgroup v1: init moves itself in (enterCgroup).
-			p.config.CgroupTasks = p.Cgroup.TaskFiles()
+	if p.Cgroup != nil && p.Cgroup.UnifiedDir() != "" {
+		// cgroup v2: init is born in its cgroup (clone3 with
+		// CLONE_INTO_CGROUP), so it never runs outside.
+		cg, err := os.Open(p.Cgroup.UnifiedDir())
+		if err != nil {
+			return fmt.Errorf("open the container's cgroup: %w", err)
 		}
+		defer cg.Close()
+		p.Cmd.SysProcAttr.UseCgroupFD = true
+		p.Cmd.SysProcAttr.CgroupFD = int(cg.Fd())
 	}
 	err := p.Cmd.Start()
 	// The child has its own copies now; ours must go, or the status pipe
@@ -226,6 +221,16 @@ func (p *ParentProcess) Start(ready <-chan struct{}) error {
 			_ = p.Cmd.Process.Kill()
 			return err
 		}
+	}
+	if p.Cgroup != nil && !p.Cmd.SysProcAttr.UseCgroupFD {
+		if p.Cgroup.UnifiedDir() != "" {
+			// Made after the clone (OnCreated): too late for cgroup v2.
+			_ = p.Cmd.Process.Kill()
+			return fmt.Errorf("start container process: its cgroup v2 must exist before the clone")
+		}
+		// cgroup v1: init moves itself in (enterCgroup), which OnCreated
+		// may have made after the clone.
+		p.config.CgroupTasks = p.Cgroup.TaskFiles()
 	}
 	if ready != nil {
 		<-ready

@@ -267,11 +267,11 @@ ip netns del "$regns"; regns=
 rm -rf "$out/pullroot" "$out/layout" "$out/registry" "$out/podman"
 
 echo "bench: 8/9 what one run costs: CPU time, context switches, page faults (perf stat, 50 runs), and peak RSS" >&2
-# cost NAME COMMAND...: perf's means over 50 runs, of the process and all
-# it starts (the container's init and command included).
+# cost NAME COMMAND...: perf's means over 50 runs (COST_RUNS), of the
+# process and all it starts (the container's init and command included).
 cost() {
   local name=$1; shift
-  perf stat -x, -r 50 -e task-clock,context-switches,page-faults -- "$@" 2>&1 >/dev/null |
+  perf stat -x, -r "${COST_RUNS:-50}" -e task-clock,context-switches,page-faults -- "$@" 2>&1 >/dev/null |
     awk -F, -v n="$name" '$3=="task-clock"{c=$1} $3=="context-switches"{x=$1} $3=="page-faults"{f=$1} END{print n "|" c "|" x "|" f}'
 }
 cid=$("$md" --root "$root" run -d busybox sleep 100000)
@@ -281,6 +281,11 @@ cid=$("$md" --root "$root" run -d busybox sleep 100000)
   cost "bare Go re-exec (yardstick)" $bare
   cost "mydocker run busybox /bin/true" "$md" --root "$root" run busybox /bin/true
   cost "mydocker exec CONTAINER /bin/true" "$md" --root "$root" exec "$cid" /bin/true
+  # 50 at once (row 4), 10 times: CPU for all 50 together.
+  many50() { echo "for i in \$(seq 50); do $1 & done; wait"; }
+  COST_RUNS=10 cost "mydocker x50" sh -c "$(many50 "$md run /bin/true")"
+  COST_RUNS=10 cost "unshare x50" sh -c "$(many50 "$ns_unshare")"
+  COST_RUNS=10 cost "bare Go re-exec x50" sh -c "$(many50 "$bare")"
   unshare -m --propagation private sh -c '
     umount /sys/fs/cgroup/unified 2>/dev/null
     '"$(declare -f cost)"'
@@ -360,6 +365,18 @@ for r in json.load(open(f"{out}/pull-again.json"))["results"]:
 print()
 print("ratio: to unshare (host filesystem and N-at-once rows), to crun (image rows), to nsenter (lifecycle rows), to tar (load), to skopeo (pull), to crun (ctr rows).")
 print("CPU ms, ctx switches, page faults: per run, of the whole process tree (perf stat -r 50), where measured.")
+print()
+# The start-up goals (docs/performance.md), as ratios of this run.
+def med(path, prefix):
+    return next(r["median"] for r in json.load(open(path))["results"] if r["command"].startswith(prefix))
+def cpu(name):
+    return float(cost[name].split("|")[0])
+print("| goal | ratio |")
+print("|---|---|")
+print(f"| host files: mydocker / bare Go re-exec (wall) | {med(f'{out}/host.json', 'mydocker')/med(f'{out}/host.json', 'bare'):.2f}x |")
+print(f"| image: mydocker / crun (wall) | {med(f'{out}/image.json', 'mydocker run busybox ')/med(f'{out}/image.json', 'crun'):.2f}x |")
+print(f"| exec: mydocker / nsenter -a (wall) | {med(f'{out}/lifecycle.json', 'mydocker exec')/med(f'{out}/lifecycle.json', 'nsenter'):.2f}x |")
+print(f"| 50 at once: mydocker / bare Go re-exec (CPU) | {cpu('mydocker x50')/cpu('bare Go re-exec x50'):.2f}x |")
 print()
 def pct(times, p):
     times = sorted(times)
