@@ -17,11 +17,15 @@ import (
 //	run                                         init
 //	---                                         ----
 //	make the cgroup (cgroups.Manager.Create)
+//	  if init is born in it (run: bornWith)
 //	clone(NEWUTS|NEWPID|NEWNS|NEWNET|NEWIPC),
 //	  on cgroup v2 into the cgroup,
-//	  and exec /proc/self/exe init      ──────▶ (starts; waits on fd 3)
-//	OnCreated: --net's veth pair, eth0 set up
-//	  in init's network namespace
+//	  and exec /proc/self/exe init      ──────▶ (Go starts; waits on fd 3)
+//	OnCreated: what init's config names, made
+//	  while its Go runtime starts (run: the
+//	  container's state, layer and cgroup v1);
+//	  --net's veth pair, eth0 set up in init's
+//	  network namespace
 //	wait for ready (run: signals caught)
 //	fd 3 ─ Config records, then "end" ────────▶ read up to "end"
 //	  (fd 3 stays open: "run is alive")         mounts (the overlay, /proc, /dev...)
