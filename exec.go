@@ -59,14 +59,14 @@ var execCommand = cli.Command{
 			Seccomp: s.Seccomp, NoNewPrivileges: s.NoNewPrivileges,
 		}
 		cfg.User = s.User // the container's --user, as docker's exec
-		if ctx.IsSet("user") {
+		if isSet(ctx, "user") {
 			if cfg.User, err = validUser(ctx.String("user")); err != nil {
 				return usageErrorf("%v", err)
 			}
 		}
-		cfg.HomeFromUser = cfg.User != "" && (s.HomeFromUser || ctx.IsSet("user")) &&
+		cfg.HomeFromUser = cfg.User != "" && (s.HomeFromUser || isSet(ctx, "user")) &&
 			!hasKey(buildEnvOrNil(ctx.StringSlice("env")), "HOME")
-		if ctx.IsSet("workdir") {
+		if isSet(ctx, "workdir") {
 			if err := validWorkdir(ctx.String("workdir")); err != nil {
 				return usageErrorf("%v", err)
 			}

@@ -121,7 +121,7 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		if fi, err := os.Stat(opts.rootfs); err != nil || !fi.IsDir() {
 			return runOptions{}, usageErrorf("--rootfs %q: not a directory", opts.rootfs)
 		}
-	} else if ctx.IsSet("rootfs") {
+	} else if isSet(ctx, "rootfs") {
 		return runOptions{}, usageErrorf("--rootfs: the directory is an empty string")
 	} else if !isHostPath(args[0]) {
 		opts.image, args = args[0], args[1:]
@@ -162,7 +162,7 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		opts.img = img
 		opts.layers = &container.ImageLayers{Lower: lower, Links: store.LinkDir(), Config: store.ConfigPath(img)}
 		// docker's ENTRYPOINT and CMD, from import --change.
-		args = img.Config.Command(args, ctx.String("entrypoint"), ctx.IsSet("entrypoint"))
+		args = img.Config.Command(args, ctx.String("entrypoint"), isSet(ctx, "entrypoint"))
 		if len(args) == 0 {
 			return runOptions{}, usageErrorf("run %s: no command specified: the image has no ENTRYPOINT or CMD; give one (mydocker run %s COMMAND), or import it with --change 'CMD [\"sh\"]'", opts.image, opts.image)
 		}
@@ -171,7 +171,7 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		}
 	}
 	ownRoot := opts.image != "" || opts.rootfs != ""
-	if ctx.IsSet("entrypoint") && opts.image == "" {
+	if isSet(ctx, "entrypoint") && opts.image == "" {
 		return runOptions{}, usageErrorf("--entrypoint needs an image")
 	}
 	cfg := &container.Config{
@@ -203,12 +203,12 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		// created on the host, and "read-only" would mean the host's "/".
 		return runOptions{}, usageErrorf("-v and --read-only need an image or --rootfs")
 	}
-	if ctx.IsSet("hostname") {
+	if isSet(ctx, "hostname") {
 		if err := validHostname(cfg.Hostname); err != nil {
 			return runOptions{}, usageErrorf("%v", err)
 		}
 	}
-	if ctx.IsSet("workdir") {
+	if isSet(ctx, "workdir") {
 		if err := validWorkdir(cfg.Workdir); err != nil {
 			return runOptions{}, usageErrorf("%v", err)
 		}
@@ -238,7 +238,7 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 	} else {
 		opts.name = container.GenerateName(opts.id)
 	}
-	if ctx.IsSet("name") && opts.monitorReport == nil {
+	if isSet(ctx, "name") && opts.monitorReport == nil {
 		opts.name = ctx.String("name")
 		if err := container.ValidName(opts.name); err != nil {
 			return runOptions{}, usageErrorf("%v", err)
@@ -263,7 +263,7 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 	if opts.img != nil && opts.img.Config.User != "" {
 		cfg.User = opts.img.Config.User // docker's USER, unless -u
 	}
-	if ctx.IsSet("user") {
+	if isSet(ctx, "user") {
 		if cfg.User, err = validUser(ctx.String("user")); err != nil {
 			return runOptions{}, usageErrorf("%v", err)
 		}
@@ -292,7 +292,7 @@ func parseNetwork(ctx *cli.Context, opts *runOptions) error {
 		if _, err := network.Get(storeRoot, opts.network); err != nil {
 			return err
 		}
-	} else if ctx.IsSet("network") {
+	} else if isSet(ctx, "network") {
 		return errors.New("--net: the network is an empty string")
 	}
 	seen := map[string]string{}

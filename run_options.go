@@ -242,34 +242,34 @@ func imageEnv(hostname string, tty bool) []string {
 func parseResources(ctx *cli.Context) (cgroups.Resources, error) {
 	var res cgroups.Resources
 	var err error
-	if ctx.IsSet("memory") {
+	if isSet(ctx, "memory") {
 		if res.MemoryBytes, err = cgroups.ParseMemory(ctx.String("memory")); err != nil {
 			return res, err
 		}
 	}
-	if ctx.IsSet("cpu-shares") {
+	if isSet(ctx, "cpu-shares") {
 		if res.CPUShares, err = cgroups.ParseCPUShares(ctx.String("cpu-shares")); err != nil {
 			return res, err
 		}
 	}
 	var online map[int]bool
-	if ctx.IsSet("cpus") || ctx.IsSet("cpuset-cpus") {
+	if isSet(ctx, "cpus") || isSet(ctx, "cpuset-cpus") {
 		if online, err = cgroups.OnlineCPUs(); err != nil {
 			return res, err
 		}
 	}
-	if ctx.IsSet("cpus") {
+	if isSet(ctx, "cpus") {
 		if res.CPUs, err = cgroups.ParseCPUs(ctx.String("cpus"), len(online)); err != nil {
 			return res, err
 		}
 	}
-	if ctx.IsSet("cpuset-cpus") {
+	if isSet(ctx, "cpuset-cpus") {
 		if _, err = cgroups.ParseCPUList(ctx.String("cpuset-cpus"), online); err != nil {
 			return res, err
 		}
 		res.CPUSet = ctx.String("cpuset-cpus")
 	}
-	if ctx.IsSet("pids-limit") {
+	if isSet(ctx, "pids-limit") {
 		if res.PidsLimit, err = cgroups.ParsePidsLimit(ctx.String("pids-limit")); err != nil {
 			return res, err
 		}
@@ -445,4 +445,12 @@ func takesValue(name string, flags []cli.Flag) bool {
 		}
 	}
 	return false
+}
+
+// isSet is ctx.IsSet, without its cost when the command was given no flag
+// at all: urfave/cli v1 then looks, for every one of the command's flags,
+// for a file named by its FilePath (os.Stat("") for each) and in the
+// environment for its EnvVar, neither of which these commands' flags use.
+func isSet(ctx *cli.Context, name string) bool {
+	return ctx.NumFlags() > 0 && ctx.IsSet(name)
 }
