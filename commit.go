@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/mydocker/mydocker/container"
@@ -77,6 +78,12 @@ func commitContainer(store *image.Store, s *container.State, name string, change
 	defer stop()
 	// The /etc files are mydocker's, bind-mounted over the container's.
 	etc := []string{"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
-	id, err := store.Commit(base, container.LayerPath(storeRoot, s.ID, "upper"), name, cfg, etc)
+	upper := container.LayerPath(storeRoot, s.ID, "upper")
+	if s.LayerDir != "" {
+		// A foreground container's layer, in memory: read through its
+		// owner's descriptor of it.
+		upper = filepath.Join(s.LayerDir, "upper")
+	}
+	id, err := store.Commit(base, upper, name, cfg, etc)
 	return id, interruptedError(err, interrupted)
 }

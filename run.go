@@ -74,6 +74,10 @@ func Run(opts runOptions) (err error) {
 		Rootfs: opts.rootfs, Resources: opts.resources, Ports: opts.ports,
 		Keep: opts.detach && !opts.autoRemove, Again: opts.again}
 	spec.Image = opts.layers
+	// A foreground container's layer, thrown away at its end, is in
+	// memory (init mounts a tmpfs for it); a detached one's, kept for
+	// commit and start, on disk.
+	opts.config.LayerInMemory = opts.layers != nil && !opts.detach
 	var c *container.Container
 	create := func() (err error) {
 		c, err = container.Create(spec)
@@ -135,6 +139,7 @@ func Run(opts runOptions) (err error) {
 		}
 		return c.Connect(pid)
 	}
+	parent.OnLayer = func(layer *os.File) { c.HoldLayer(layer) }
 	parent.OnStarted = func(pid int) {
 		c.Started(pid)
 		if opts.logTTY != nil {

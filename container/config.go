@@ -51,6 +51,12 @@ type Config struct {
 	// Volatile: the layer dies with the run, so overlayfs need not make it
 	// durable (its "volatile" option); a detached container's is kept.
 	Volatile bool
+	// LayerInMemory: the layer of a foreground container, thrown away at
+	// its end, is on a tmpfs init mounts on Rootfs in its own mount
+	// namespace (mountOverlay): it vanishes with the container, and
+	// nothing of it is made or removed on the host's disk. UpperDir and
+	// WorkDir are then in that tmpfs.
+	LayerInMemory bool
 	// EtcDir holds the hostname, hosts and resolv.conf files that are
 	// bind-mounted over the image's.
 	EtcDir string
@@ -111,6 +117,7 @@ const (
 	keyEtc      = "etcdir"
 	keyReadOnly = "readonly"
 	keyVolatile = "volatile"
+	keyInMemory = "layer-in-memory"
 	// A volume is three records in a row: source, target, mode.
 	keyVolumeSource = "volume-source"
 	keyVolumeTarget = "volume-target"
@@ -155,6 +162,7 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	add(keyEtc, cfg.EtcDir)
 	addFlag(keyReadOnly, cfg.ReadOnly)
 	addFlag(keyVolatile, cfg.Volatile)
+	addFlag(keyInMemory, cfg.LayerInMemory)
 	for _, v := range cfg.Volumes {
 		add(keyVolumeSource, v.Source)
 		add(keyVolumeTarget, v.Target)
@@ -232,6 +240,8 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.ReadOnly = value == "1"
 		case keyVolatile:
 			cfg.Volatile = value == "1"
+		case keyInMemory:
+			cfg.LayerInMemory = value == "1"
 		case keyVolumeSource:
 			cfg.Volumes = append(cfg.Volumes, Volume{Source: value})
 		case keyVolumeTarget, keyVolumeMode:

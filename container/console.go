@@ -42,33 +42,40 @@ func setUpConsole(devPts string) error {
 			return fmt.Errorf("console: stdio: %w", err)
 		}
 	}
-	// The master travels as SCM_RIGHTS ancillary data, one byte of payload.
-	rights := unix.UnixRights(int(master.Fd()))
-	if err := unix.Sendmsg(consoleFd, []byte{0}, rights, nil, 0); err != nil {
-		return fmt.Errorf("console: send pty master: %w", err)
+	if err := sendFd(int(master.Fd()), "pty master"); err != nil {
+		return err
 	}
 	return unix.Close(consoleFd)
 }
 
-// receiveConsole is run's half: the master init sent, or nil if init
+// sendFd is init's half of the descriptors it sends run over consoleFd:
+// each travels as SCM_RIGHTS ancillary data, one byte of payload.
+func sendFd(fd int, what string) error {
+	if err := unix.Sendmsg(consoleFd, []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
+		return fmt.Errorf("send the %s: %w", what, err)
+	}
+	return nil
+}
+
+// receiveFd is run's half: the descriptor init sent, or nil if init
 // closed the socket without sending one (it failed first).
-func receiveConsole(sock *os.File) (*os.File, error) {
+func receiveFd(sock *os.File, what string) (*os.File, error) {
 	buf := make([]byte, 1)
 	oob := make([]byte, unix.CmsgSpace(4))
 	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("console: receive pty master: %w", err)
+		return nil, fmt.Errorf("receive the %s: %w", what, err)
 	}
 	if n == 0 && oobn == 0 {
 		return nil, nil
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil || len(msgs) != 1 {
-		return nil, fmt.Errorf("console: malformed message from init (%v)", err)
+		return nil, fmt.Errorf("receive the %s: malformed message from init (%v)", what, err)
 	}
 	fds, err := unix.ParseUnixRights(&msgs[0])
 	if err != nil || len(fds) != 1 {
-		return nil, fmt.Errorf("console: no pty master from init (%v)", err)
+		return nil, fmt.Errorf("receive the %s: none from init (%v)", what, err)
 	}
-	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+	return os.NewFile(uintptr(fds[0]), what), nil
 }

@@ -40,6 +40,7 @@ type Container struct {
 	endpoint    *network.Endpoint // its place on its network, with --net
 	keep, again bool
 	madeVolumes []string // volume directories this start made on the host
+	layer       *os.File // init's descriptor of a layer in memory (HoldLayer)
 }
 
 // Spec is what Create makes a container from.
@@ -75,7 +76,7 @@ func Create(spec Spec) (c *Container, err error) {
 		imageConfig = spec.Image.Config
 	}
 	// 1. State and name.
-	if c.ws, err = NewWorkspace(spec.Root, c.State, imageConfig, ownRoot, spec.Again); err != nil {
+	if c.ws, err = NewWorkspace(spec.Root, c.State, imageConfig, ownRoot, spec.Again, spec.Config.LayerInMemory); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -125,6 +126,9 @@ func (c *Container) prepareRootfs(spec Spec) error {
 	if spec.Image != nil {
 		cfg.Rootfs = c.ws.RunPath("merged")
 		cfg.LowerDir, cfg.UpperDir, cfg.WorkDir = spec.Image.Lower, c.ws.Path("upper"), c.ws.Path("work")
+		if cfg.LayerInMemory {
+			cfg.UpperDir, cfg.WorkDir = filepath.Join(cfg.Rootfs, memUpper), filepath.Join(cfg.Rootfs, memWork)
+		}
 		cfg.LayerLinks = spec.Image.Links
 		if n := len(OverlayOptions(cfg.LowerDir, cfg.UpperDir, cfg.WorkDir) + ",volatile"); n >= 4096 {
 			return fmt.Errorf("image %s: the overlay's options take %d bytes, more than the page a mount takes (4096): use a shorter --root", c.State.Image, n)
@@ -198,6 +202,18 @@ func (c *Container) Started(pid int) {
 	}
 }
 
+// HoldLayer keeps layer, init's descriptor of the tmpfs a layer in memory
+// is on, for as long as the container runs: through it (its LayerDir,
+// /proc/PID/fd/N) commit reads the layer, which has no path of its own on
+// the host. Closed by Release.
+func (c *Container) HoldLayer(layer *os.File) {
+	c.layer = layer
+	c.State.LayerDir = fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), layer.Fd())
+	if err := c.ws.writeState(c.State); err != nil {
+		log.Warnf("%v", err)
+	}
+}
+
 // LogPath is where a detached container's stdout and stderr go.
 func (c *Container) LogPath() string { return c.ws.Path(logFile) }
 
@@ -207,6 +223,9 @@ func (c *Container) LogPath() string { return c.ws.Path(logFile) }
 // detached container that ran (or that start could not run again) stays,
 // exited with status, until rm; everything else goes.
 func (c *Container) Release(status int, ran bool) {
+	if c.layer != nil {
+		c.layer.Close() // the tmpfs goes with the container's mount namespace
+	}
 	if !ran {
 		for _, dir := range c.madeVolumes {
 			os.RemoveAll(dir)

@@ -47,7 +47,7 @@ import (
 const (
 	configFd  = 3 // parent -> init: the Config
 	statusFd  = 4 // init -> parent: a StartError, or nothing if exec worked
-	consoleFd = 5 // init -> parent: the pty master, with cfg.ConsoleSocket
+	consoleFd = 5 // init -> parent: its layer in memory, then the pty master (cfg.LayerInMemory, cfg.ConsoleSocket)
 )
 
 // Namespaces the container gets, as in the book: hostname, process IDs,
@@ -73,7 +73,10 @@ type ParentProcess struct {
 	// OnConsole receives the master side of the pseudo-terminal init made
 	// (cfg.ConsoleSocket), before the user's command starts.
 	OnConsole func(master *os.File) error
-	consoleR  *os.File // our end of the console socket
+	// OnLayer receives init's descriptor of the tmpfs its layer is on
+	// (cfg.LayerInMemory), as soon as it is mounted.
+	OnLayer  func(layer *os.File)
+	consoleR *os.File // our end of the console socket
 	// Ready: init said it waits for start (Bundle.StartFifo), rather than
 	// closing the status pipe by exec'ing.
 	Ready bool
@@ -143,9 +146,11 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 	}
 	files := []*os.File{configR, statusW}
 	var consoleR *os.File
-	if cfg.ConsoleSocket {
-		// init makes the terminal, its session's controlling terminal,
-		// and has no stdin until the pty's slave side replaces stdio.
+	if cfg.ConsoleSocket || cfg.LayerInMemory {
+		// What init makes and sends back as descriptors: its layer in
+		// memory, its terminal (which, its session's controlling
+		// terminal, gives it stdin once the pty's slave side replaces
+		// stdio).
 		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			for _, f := range []*os.File{configR, configW, statusR, statusW} {
@@ -155,7 +160,8 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 		}
 		consoleR = os.NewFile(uintptr(fds[0]), "console-socket")
 		files = append(files, os.NewFile(uintptr(fds[1]), "console-socket-child"))
-	} else if cfg.TTY {
+	}
+	if !cfg.ConsoleSocket && cfg.TTY {
 		// The pseudo-terminal as the session's controlling terminal: job
 		// control works, Ctrl-C signals the container's foreground
 		// process, and the host's terminal is out of reach.
@@ -249,8 +255,21 @@ func (p *ParentProcess) Start(ready <-chan struct{}) error {
 	if p.OnStarted != nil {
 		p.OnStarted(p.Cmd.Process.Pid)
 	}
-	if p.consoleR != nil {
-		master, err := receiveConsole(p.consoleR)
+	if p.consoleR != nil && p.config.LayerInMemory {
+		// None means init failed before: its start report says why.
+		layer, err := receiveFd(p.consoleR, "layer")
+		if err != nil {
+			_ = p.Cmd.Process.Kill()
+			return err
+		}
+		if layer != nil && p.OnLayer != nil {
+			p.OnLayer(layer)
+		} else if layer != nil {
+			layer.Close()
+		}
+	}
+	if p.consoleR != nil && p.config.ConsoleSocket {
+		master, err := receiveFd(p.consoleR, "pty master")
 		if err != nil {
 			_ = p.Cmd.Process.Kill()
 			return err

@@ -22,7 +22,6 @@ import (
 // pivot_root does not fail with EINVAL as it does on a shared "/" (issue
 // #62 of the book's project).
 func setUpRootfs(cfg *Config) error {
-	newRoot := cfg.Rootfs
 	if cfg.LowerDir != "" {
 		// The image, read-only, below the container's own layer: writes land
 		// in UpperDir, so the image never changes and two containers of one
@@ -33,10 +32,11 @@ func setUpRootfs(cfg *Config) error {
 		}
 	} else {
 		// --rootfs: pivot_root wants new_root to be a mount point.
-		if err := mount("4.1", "pivot_root needs new_root to be a mount point", newRoot, newRoot, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		if err := mount("4.1", "pivot_root needs new_root to be a mount point", cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return err
 		}
 	}
+	newRoot := cfg.Rootfs // a layer in memory moved it (mountOverlay)
 
 	// Every mount point is created through os.Root, which refuses a path
 	// that leaves newRoot through a symbolic link planted in the image
@@ -544,6 +544,11 @@ func makeMountPoint(root *os.Root, path string, dir bool) error {
 // options of one mount must fit in one page, which 500 full paths never
 // would.
 func mountOverlay(cfg *Config, mount mountFunc) error {
+	if cfg.LayerInMemory {
+		if err := mountLayerInMemory(cfg, mount); err != nil {
+			return err
+		}
+	}
 	if cfg.LayerLinks != "" {
 		if err := os.Chdir(cfg.LayerLinks); err != nil {
 			return fmt.Errorf("image layers: %w", err)
@@ -558,6 +563,47 @@ func mountOverlay(cfg *Config, mount mountFunc) error {
 		log.Info("overlayfs refuses volatile (Linux before 5.10): the layer is mounted durable")
 	}
 	return mount("4.2", overlayNote, "overlay", cfg.Rootfs, "overlay", 0, opts)
+}
+
+// The directories of a layer in memory, in its tmpfs: the overlay's upper
+// and work directories, and its mount point, the container's new root.
+const (
+	memUpper = "upper"
+	memWork  = "work"
+	memRoot  = "rootfs"
+)
+
+// mountLayerInMemory puts a foreground container's layer on a tmpfs
+// mounted on Rootfs, in this mount namespace only: it vanishes with the
+// container, whatever ends it, and nothing of it is made or removed on
+// the host's disk (README, Performance). Its pages are the container's
+// memory, charged to its memory cgroup; its size is tmpfs's default, half
+// the host's memory. Its descriptor goes to run, which holds it while the
+// container runs, so that commit can read the layer (Container.HoldLayer).
+// The overlay is then mounted on Rootfs/rootfs.
+func mountLayerInMemory(cfg *Config, mount mountFunc) error {
+	if err := mount(trace.Beyond, "the layer of a container thrown away at its end, in memory: it vanishes with the container's mount namespace", "tmpfs", cfg.Rootfs, "tmpfs", 0, "mode=755"); err != nil {
+		return err
+	}
+	newRoot := filepath.Join(cfg.Rootfs, memRoot)
+	for _, dir := range []string{cfg.UpperDir, cfg.WorkDir, newRoot} {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return fmt.Errorf("layer in memory: %w", err)
+		}
+	}
+	layer, err := unix.Open(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("layer in memory: %w", err)
+	}
+	defer unix.Close(layer)
+	if err := sendFd(layer, "layer"); err != nil {
+		return err
+	}
+	if !cfg.ConsoleSocket {
+		unix.Close(consoleFd) // nothing more to send
+	}
+	cfg.Rootfs = newRoot
+	return nil
 }
 
 // OverlayOptions is the overlay's mount options, without volatile.

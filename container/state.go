@@ -63,7 +63,11 @@ type State struct {
 	NoNewPrivileges   bool
 	// Detached (run -d): its owner is a monitor, and it stays, exited,
 	// until rm.
-	Detached   bool
+	Detached bool
+	// LayerDir, while a container whose layer is in memory runs, is where
+	// its owner's descriptor of that tmpfs is (/proc/PID/fd/N): commit
+	// reads the layer's files there (Container.HoldLayer).
+	LayerDir   string
 	OOMKilled  bool // the kernel's OOM killer ended it
 	Exited     bool // its monitor saw it end, with ExitCode at FinishedAt
 	ExitCode   int
@@ -74,7 +78,7 @@ type State struct {
 	// it, killed).
 	Running bool
 	Dead    bool
-	layer   bool // it has a layer directory under Root
+	layer   bool // it has a layer of an image: a directory under Root, or in memory
 }
 
 // Status says in docker's words how the container is, at now.
@@ -156,7 +160,7 @@ func (w *Workspace) Started(s *State, pid int) error {
 // half-written: readState then finds no end record and takes the
 // container for one being made.
 func (w *Workspace) writeState(s *State) error {
-	s.layer = w.Dir != ""
+	s.layer = w.Dir != "" || w.LayerInMemory
 	data, err := s.encode()
 	if err != nil {
 		return err
@@ -204,6 +208,9 @@ func (s *State) encode() ([]byte, error) {
 	r.add("image-id", s.ImageID)
 	r.flag("layer", s.layer)
 	r.flag("detached", s.Detached)
+	if s.LayerDir != "" {
+		r.add("layer-dir", s.LayerDir)
+	}
 	if s.Exited {
 		r.add("exit-code", strconv.Itoa(s.ExitCode))
 		r.add("finished", s.FinishedAt.UTC().Format(time.RFC3339Nano))
@@ -320,6 +327,8 @@ func readState(path string) (s *State, held bool) {
 			s.layer = value == "1"
 		case "detached":
 			s.Detached = value == "1"
+		case "layer-dir":
+			s.LayerDir = value
 		case "exit-code":
 			s.Exited = true
 			s.ExitCode, err = strconv.Atoi(value)

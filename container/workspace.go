@@ -29,7 +29,9 @@ import (
 //     tmpfs they cost no disk work;
 //   - with an image, its layer directory, ROOT/containers/ID: the
 //     overlay's upper and work directories, the container's own files
-//     (and a detached container's log).
+//     (and a detached container's log). A foreground container's layer,
+//     thrown away at its end, is not on disk: init makes it on a tmpfs of
+//     the container's own mount namespace (Config.LayerInMemory).
 //
 // The overlay itself is mounted by init, inside the container's own mount
 // namespace, so it never appears in the host's mount table and vanishes
@@ -38,11 +40,14 @@ import (
 // when its holder dies, tells a live container from a stale one.
 type Workspace struct {
 	ID     string
-	Dir    string   // ROOT/containers/ID, "" without a layer
-	RunDir string   // /run/mydocker/.work/ID, "" on the host's files
-	Image  string   // the image's name, "" for --rootfs or the host's files
-	state  *os.File // /run/mydocker/ID, open and locked
-	name   *os.File // its name file, open and locked (reserveName)
+	Dir    string // ROOT/containers/ID, "" without a layer on disk
+	RunDir string // /run/mydocker/.work/ID, "" on the host's files
+	Image  string // the image's name, "" for --rootfs or the host's files
+	// LayerInMemory: the container's layer is a tmpfs of its own mount
+	// namespace, not a directory on disk (a foreground container's).
+	LayerInMemory bool
+	state         *os.File // /run/mydocker/ID, open and locked
+	name          *os.File // its name file, open and locked (reserveName)
 }
 
 // publish makes the file path: made under a temporary name (".new-..."
@@ -199,24 +204,29 @@ func NewID() (string, error) {
 // until the container's teardown, or until mydocker dies, when the kernel
 // drops it. again is start's: the container s exists, exited, and runs
 // again on its layer.
-func NewWorkspace(root string, s *State, imageConfig string, runFiles, again bool) (w *Workspace, err error) {
+func NewWorkspace(root string, s *State, imageConfig string, runFiles, again, layerInMemory bool) (w *Workspace, err error) {
 	layer := imageConfig != ""
 	w = &Workspace{ID: s.ID}
 	if runFiles {
 		w.RunDir = runDir(s.ID)
 	}
-	if layer || s.Detached {
-		// A detached container keeps its log there too.
+	// A layer in memory is on the tmpfs init mounts (Config.LayerInMemory);
+	// a detached container's is on disk, for commit and start, with its
+	// log.
+	w.LayerInMemory = layer && layerInMemory
+	if s.Detached || layer && !layerInMemory {
 		w.Dir = filepath.Join(containersDir(root), s.ID)
 	}
 	if layer {
 		w.Image = s.Image
 	}
-	if w.Dir != "" {
-		// A container with a directory on disk: under the containers
-		// lock, first remove what killed ones left there. A foreground
-		// one on the host's files has nothing on disk, and goes without
-		// the lock (fifty started at once would queue on it).
+	locked := layer || w.Dir != ""
+	if locked {
+		// A container with an image or a directory on disk: under the
+		// containers lock, first remove what killed ones left there. A
+		// foreground one on the host's files has nothing on disk, and
+		// goes without the lock (fifty started at once would queue on
+		// it).
 		unlock, err := lockContainers()
 		if err != nil {
 			return nil, err
@@ -247,7 +257,7 @@ func NewWorkspace(root string, s *State, imageConfig string, runFiles, again boo
 		s.Created = old.Created
 		place = os.Rename // over the exited one's, in one step
 	}
-	if w.name, err = reserveName(root, s.Name, s.ID, w.Dir != ""); err != nil {
+	if w.name, err = reserveName(root, s.Name, s.ID, locked); err != nil {
 		return nil, err
 	}
 	defer func() {

@@ -915,3 +915,36 @@ func TestImageReferencesAsDockerWritesThem(t *testing.T) {
 		t.Errorf("rmi library/tagged:latest left it:\n%s", out)
 	}
 }
+
+// TestForegroundLayerInMemory: a foreground container's layer, thrown
+// away at its end, is a tmpfs of the container's own mount namespace:
+// nothing of it is on the host's disk while it runs, and nothing is left
+// after. commit still reads it while it runs, whiteouts included.
+func TestForegroundLayerInMemory(t *testing.T) {
+	needImage(t)
+	cmd := exec.Command(mydocker, "run", "--name", "in-memory", "busybox", "sh", "-c", "echo live > /live; rm /bin/ls; touch /ready; sleep 100")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killOnFailure(t, cmd)
+	for deadline := time.Now().Add(15 * time.Second); run(t, nil, "exec", "in-memory", "test", "-e", "/ready").status != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the foreground container never wrote /ready")
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(storeRoot, "containers")); len(entries) != 0 {
+		t.Errorf("a foreground container's layer is on the host's disk: %s holds %d entries", filepath.Join(storeRoot, "containers"), len(entries))
+	}
+	mounts := mustRun(t, "exec", "in-memory", "cat", "/proc/1/mountinfo")
+	if !regexp.MustCompile(`(?m) / / .* - overlay overlay .*upperdir=/[^,]*/upper,`).MatchString(mounts) || strings.Contains(mounts, "upperdir="+storeRoot) {
+		t.Errorf("the container's root: want an overlay whose upper directory is not under %s:\n%s", storeRoot, mounts)
+	}
+	mustRun(t, "commit", "in-memory", "from-memory")
+	t.Cleanup(func() { run(t, nil, "rmi", "from-memory") })
+	if out := mustRun(t, "run", "from-memory", "sh", "-c", "cat /live; ls /bin/ls 2>&1 || true"); !strings.HasPrefix(out, "live\n") || !strings.Contains(out, "No such file") {
+		t.Errorf("commit of a running foreground container: want /live and no /bin/ls, got %q", out)
+	}
+	mustRun(t, "kill", "in-memory")
+	cmd.Wait()
+	checkNoWorkspaceLeft(t)
+}
