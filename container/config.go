@@ -58,8 +58,10 @@ type Config struct {
 	// WorkDir are then in that tmpfs.
 	LayerInMemory bool
 	// EtcDir holds the hostname, hosts and resolv.conf files that are
-	// bind-mounted over the image's.
-	EtcDir string
+	// bind-mounted over the image's. With a layer in memory, init writes
+	// them there itself, from EtcFiles.
+	EtcDir   string
+	EtcFiles []EtcFile
 	// Volumes are bind mounts from the host (-v).
 	Volumes []Volume
 	// ReadOnly makes the container's root read-only (--read-only).
@@ -92,6 +94,10 @@ type Config struct {
 }
 
 // Volume is one -v HOST:CONTAINER[:ro].
+// EtcFile is one of the /etc files bound over the image's: its name in
+// /etc and its content.
+type EtcFile struct{ Name, Content string }
+
 type Volume struct {
 	Source   string // absolute path on the host
 	Target   string // absolute path inside the container
@@ -118,6 +124,9 @@ const (
 	keyReadOnly = "readonly"
 	keyVolatile = "volatile"
 	keyInMemory = "layer-in-memory"
+	// An /etc file is two records in a row: name, content.
+	keyEtcName    = "etc-file"
+	keyEtcContent = "etc-content"
 	// A volume is three records in a row: source, target, mode.
 	keyVolumeSource = "volume-source"
 	keyVolumeTarget = "volume-target"
@@ -160,6 +169,10 @@ func WriteConfig(w io.Writer, cfg *Config) error {
 	add(keyUpper, cfg.UpperDir)
 	add(keyWork, cfg.WorkDir)
 	add(keyEtc, cfg.EtcDir)
+	for _, f := range cfg.EtcFiles {
+		add(keyEtcName, f.Name)
+		add(keyEtcContent, f.Content)
+	}
 	addFlag(keyReadOnly, cfg.ReadOnly)
 	addFlag(keyVolatile, cfg.Volatile)
 	addFlag(keyInMemory, cfg.LayerInMemory)
@@ -242,6 +255,13 @@ func ReadConfig(r io.Reader) (*Config, error) {
 			cfg.Volatile = value == "1"
 		case keyInMemory:
 			cfg.LayerInMemory = value == "1"
+		case keyEtcName:
+			cfg.EtcFiles = append(cfg.EtcFiles, EtcFile{Name: value})
+		case keyEtcContent:
+			if len(cfg.EtcFiles) == 0 {
+				return false, fmt.Errorf("%s before %s", key, keyEtcName)
+			}
+			cfg.EtcFiles[len(cfg.EtcFiles)-1].Content = value
 		case keyVolumeSource:
 			cfg.Volumes = append(cfg.Volumes, Volume{Source: value})
 		case keyVolumeTarget, keyVolumeMode:

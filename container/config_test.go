@@ -44,11 +44,14 @@ func TestConfigRoundTripKeepsEveryField(t *testing.T) {
 		UpperDir: "/u",
 		WorkDir:  "/w",
 		EtcDir:   "/e",
+		EtcFiles: []EtcFile{{"hostname", "box\n"}, {"resolv.conf", ""}},
 		Volumes: []Volume{
 			{Source: "/srv/data", Target: "/data"},
 			{Source: "/srv/ro dir", Target: "/ro", ReadOnly: true},
 		},
-		ReadOnly: true,
+		ReadOnly:      true,
+		Volatile:      true,
+		LayerInMemory: true,
 	}
 	var buf bytes.Buffer
 	if err := WriteConfig(&buf, want); err != nil {

@@ -127,6 +127,14 @@ func (c *Container) prepareRootfs(spec Spec) error {
 		cfg.Rootfs = c.ws.RunPath("merged")
 		cfg.LowerDir, cfg.UpperDir, cfg.WorkDir = spec.Image.Lower, c.ws.Path("upper"), c.ws.Path("work")
 		if cfg.LayerInMemory {
+			// No run files: init mounts its tmpfs, which has the layer,
+			// the overlay's mount point and the /etc files, on the
+			// directory all containers' run files are in (in its own
+			// mount namespace, where it hides nothing of anyone's).
+			cfg.Rootfs = workDir()
+			if err := os.MkdirAll(cfg.Rootfs, 0o700); err != nil {
+				return fmt.Errorf("create container run files: %w", err)
+			}
 			cfg.UpperDir, cfg.WorkDir = filepath.Join(cfg.Rootfs, memUpper), filepath.Join(cfg.Rootfs, memWork)
 		}
 		cfg.LayerLinks = spec.Image.Links
@@ -144,10 +152,15 @@ func (c *Container) prepareRootfs(spec Spec) error {
 		}
 		cfg.Rootfs = abs
 	}
-	if err := c.ws.WriteEtcFiles(cfg.Hostname, c.State.IPAddress); err != nil {
-		return err
+	etc := EtcFiles(cfg.Hostname, c.State.IPAddress)
+	if cfg.LayerInMemory {
+		cfg.EtcFiles = etc // init writes them in its tmpfs
+	} else {
+		if err := c.ws.WriteEtcFiles(etc); err != nil {
+			return err
+		}
+		cfg.EtcDir = c.ws.RunDir
 	}
-	cfg.EtcDir = c.ws.RunDir
 	for _, v := range cfg.Volumes {
 		if _, err := os.Stat(v.Source); err == nil {
 			continue // a directory or a file: bound as it is

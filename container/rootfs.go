@@ -566,17 +566,21 @@ func mountOverlay(cfg *Config, mount mountFunc) error {
 }
 
 // The directories of a layer in memory, in its tmpfs: the overlay's upper
-// and work directories, and its mount point, the container's new root.
+// and work directories, its mount point (the container's new root), and
+// the /etc files bound over the image's.
 const (
 	memUpper = "upper"
 	memWork  = "work"
 	memRoot  = "rootfs"
+	memEtc   = "etc" // the /etc files (Config.EtcFiles)
 )
 
 // mountLayerInMemory puts a foreground container's layer on a tmpfs
-// mounted on Rootfs, in this mount namespace only: it vanishes with the
-// container, whatever ends it, and nothing of it is made or removed on
-// the host's disk (README, Performance). Its pages are the container's
+// mounted on Rootfs (the directory of every container's run files), in
+// this mount namespace only: it vanishes with the container, whatever
+// ends it, and nothing of it is made or removed on the host's disk
+// (README, Performance). The /etc files bound over the image's are
+// written there too. Its pages are the container's
 // memory, charged to its memory cgroup; its size is tmpfs's default, half
 // the host's memory. Its descriptor goes to run, which holds it while the
 // container runs, so that commit can read the layer (Container.HoldLayer).
@@ -585,12 +589,18 @@ func mountLayerInMemory(cfg *Config, mount mountFunc) error {
 	if err := mount(trace.Beyond, "the layer of a container thrown away at its end, in memory: it vanishes with the container's mount namespace", "tmpfs", cfg.Rootfs, "tmpfs", 0, "mode=755"); err != nil {
 		return err
 	}
-	newRoot := filepath.Join(cfg.Rootfs, memRoot)
-	for _, dir := range []string{cfg.UpperDir, cfg.WorkDir, newRoot} {
+	newRoot, etc := filepath.Join(cfg.Rootfs, memRoot), filepath.Join(cfg.Rootfs, memEtc)
+	for _, dir := range []string{cfg.UpperDir, cfg.WorkDir, newRoot, etc} {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return fmt.Errorf("layer in memory: %w", err)
 		}
 	}
+	for _, f := range cfg.EtcFiles {
+		if err := os.WriteFile(filepath.Join(etc, f.Name), []byte(f.Content), 0o644); err != nil {
+			return fmt.Errorf("layer in memory: /etc/%s: %w", f.Name, err)
+		}
+	}
+	cfg.EtcDir = etc
 	layer, err := unix.Open(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("layer in memory: %w", err)

@@ -207,13 +207,13 @@ func NewID() (string, error) {
 func NewWorkspace(root string, s *State, imageConfig string, runFiles, again, layerInMemory bool) (w *Workspace, err error) {
 	layer := imageConfig != ""
 	w = &Workspace{ID: s.ID}
-	if runFiles {
+	// A layer in memory is on the tmpfs init mounts (Config.LayerInMemory),
+	// with what would be its run files; a detached container's is on
+	// disk, for commit and start, with its log.
+	w.LayerInMemory = layer && layerInMemory
+	if runFiles && !w.LayerInMemory {
 		w.RunDir = runDir(s.ID)
 	}
-	// A layer in memory is on the tmpfs init mounts (Config.LayerInMemory);
-	// a detached container's is on disk, for commit and start, with its
-	// log.
-	w.LayerInMemory = layer && layerInMemory
 	if s.Detached || layer && !layerInMemory {
 		w.Dir = filepath.Join(containersDir(root), s.ID)
 	}
@@ -500,13 +500,15 @@ func (w *Workspace) Path(name string) string { return filepath.Join(w.Dir, name)
 // RunPath is a file or directory among the container's run files.
 func (w *Workspace) RunPath(name string) string { return filepath.Join(w.RunDir, name) }
 
-func runDir(id string) string { return filepath.Join(RuntimeDir, ".work", id) }
+func runDir(id string) string { return filepath.Join(workDir(), id) }
 
-// WriteEtcFiles writes the hostname, hosts and resolv.conf that init
-// bind-mounts into the container's /etc (bind mounts, as docker does, so
-// that they work on a read-only root too).
-// ip is the container's address on its network ("" without one).
-func (w *Workspace) WriteEtcFiles(hostname, ip string) error {
+// workDir holds every container's run files (runDir).
+func workDir() string { return filepath.Join(RuntimeDir, ".work") }
+
+// EtcFiles are the hostname, hosts and resolv.conf that init binds over
+// the image's: the container's name and address (ip, "" without a
+// network), and the host's resolver.
+func EtcFiles(hostname, ip string) []EtcFile {
 	resolv, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil {
 		resolv = nil // no resolver on the host: an empty file
@@ -515,15 +517,20 @@ func (w *Workspace) WriteEtcFiles(hostname, ip string) error {
 	if ip != "" {
 		ownAddress = ip
 	}
-	files := map[string]string{
-		"hostname": hostname + "\n",
-		"hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
-			ownAddress + "\t" + hostname + "\n",
-		"resolv.conf": string(resolv),
+	return []EtcFile{
+		{"hostname", hostname + "\n"},
+		{"hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + ownAddress + "\t" + hostname + "\n"},
+		{"resolv.conf", string(resolv)},
 	}
-	for name, content := range files {
-		if err := os.WriteFile(w.RunPath(name), []byte(content), 0o644); err != nil {
-			return fmt.Errorf("write container /etc/%s: %w", name, err)
+}
+
+// WriteEtcFiles writes files into the run files, where init binds them
+// into the container's /etc (bind mounts, as docker does, so that they
+// work on a read-only root too).
+func (w *Workspace) WriteEtcFiles(files []EtcFile) error {
+	for _, f := range files {
+		if err := os.WriteFile(w.RunPath(f.Name), []byte(f.Content), 0o644); err != nil {
+			return fmt.Errorf("write container /etc/%s: %w", f.Name, err)
 		}
 	}
 	return nil
