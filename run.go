@@ -76,8 +76,10 @@ func Run(opts runOptions) (err error) {
 	spec.Image = opts.layers
 	// A foreground container's layer, thrown away at its end, is in
 	// memory (init mounts a tmpfs for it); a detached one's, kept for
-	// commit and start, on disk.
-	opts.config.LayerInMemory = opts.layers != nil && !opts.detach
+	// commit and start, on disk, and so is the layer of a container given
+	// a memory limit: in memory its files would count against the limit,
+	// which the page cache of docker's layer on disk does not.
+	opts.config.LayerInMemory = opts.layers != nil && !opts.detach && opts.resources.MemoryBytes == 0
 	var c *container.Container
 	create := func() (err error) {
 		c, err = container.Create(spec)

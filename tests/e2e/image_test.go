@@ -919,7 +919,8 @@ func TestImageReferencesAsDockerWritesThem(t *testing.T) {
 // TestForegroundLayerInMemory: a foreground container's layer, thrown
 // away at its end, is a tmpfs of the container's own mount namespace:
 // nothing of it is on the host's disk while it runs, and nothing is left
-// after. commit still reads it while it runs, whiteouts included.
+// after. commit still reads it while it runs, whiteouts included. With a
+// memory limit, the layer is on disk.
 func TestForegroundLayerInMemory(t *testing.T) {
 	needImage(t)
 	cmd := exec.Command(mydocker, "run", "--name", "in-memory", "busybox", "sh", "-c", "echo live > /live; rm /bin/ls; touch /ready; sleep 100")
@@ -946,5 +947,11 @@ func TestForegroundLayerInMemory(t *testing.T) {
 	}
 	mustRun(t, "kill", "in-memory")
 	cmd.Wait()
+	checkNoWorkspaceLeft(t)
+	// Given a memory limit, its layer is on disk: in memory, its files
+	// would count against the limit.
+	if out := mustRun(t, "run", "-m", "64m", "busybox", "cat", "/proc/self/mountinfo"); !strings.Contains(out, "upperdir="+filepath.Join(storeRoot, "containers")) {
+		t.Errorf("a container with -m: want its layer under %s, got:\n%s", filepath.Join(storeRoot, "containers"), out)
+	}
 	checkNoWorkspaceLeft(t)
 }
