@@ -198,6 +198,10 @@ func parseRunOptions(ctx *cli.Context) (runOptions, error) {
 		// or colon in a path would be read as a separator.
 		return runOptions{}, usageErrorf("--root %q: an image's layers cannot be in a path with ',' or ':' (overlayfs options)", storeRoot)
 	}
+	if opts.image != "" && strings.ContainsAny(container.RuntimeDir, ",:") {
+		// A foreground container's layer is in a tmpfs mounted there.
+		return runOptions{}, usageErrorf("MYDOCKER_RUNTIME_DIR %q: a container's layer cannot be in a path with ',' or ':' (overlayfs options)", container.RuntimeDir)
+	}
 	if !ownRoot && (len(cfg.Volumes) > 0 || cfg.ReadOnly) {
 		// On the host's own filesystem a mount point would have to be
 		// created on the host, and "read-only" would mean the host's "/".

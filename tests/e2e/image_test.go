@@ -955,3 +955,23 @@ func TestForegroundLayerInMemory(t *testing.T) {
 	}
 	checkNoWorkspaceLeft(t)
 }
+
+// TestRuntimeDirWithSeparatorRefused: a foreground container's layer is in
+// a tmpfs mounted in the runtime directory; a ',' or ':' in its path would
+// be read as a separator of overlayfs's options. One line, 125, and
+// nothing made there.
+func TestRuntimeDirWithSeparatorRefused(t *testing.T) {
+	needImage(t)
+	dir := filepath.Join(t.TempDir(), "a,b")
+	cmd := exec.Command(mydocker, "run", "busybox", "true")
+	cmd.Env = append(os.Environ(), "MYDOCKER_RUNTIME_DIR="+dir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if exitCode(err) != 125 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "MYDOCKER_RUNTIME_DIR") {
+		t.Errorf("a runtime directory with ',': want one line naming MYDOCKER_RUNTIME_DIR and 125, got %d %q", exitCode(err), stderr.String())
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("the refused run made %s", dir)
+	}
+}
