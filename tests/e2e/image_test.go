@@ -460,9 +460,16 @@ func TestImageConfigRules(t *testing.T) {
             ]`) {
 		t.Errorf("inspect does not show the entrypoint:\n%s", out)
 	}
-	// STOPSIGNAL: stop sends USR1, which the command traps.
-	id := detached(t, "--entrypoint", "sh", "configured", "-c", "trap 'exit 9' USR1; while :; do sleep 0.05; done")
+	// STOPSIGNAL: stop sends USR1, which the command traps (once it has
+	// set the trap, /tmp/trapped: PID 1 never gets a signal it has no
+	// handler for).
+	id := detached(t, "--entrypoint", "sh", "configured", "-c", "trap 'exit 9' USR1; touch /tmp/trapped; while :; do sleep 0.05; done")
 	waitStatus(t, id, `Up `)
+	for deadline := time.Now().Add(15 * time.Second); run(t, nil, "exec", id, "test", "-e", "/tmp/trapped").status != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the container's shell never set its trap")
+		}
+	}
 	if out := mustRun(t, "inspect", id); !strings.Contains(out, `"StopSignal": "USR1"`) || !strings.Contains(out, `"User": "nobody"`) {
 		t.Errorf("inspect shows no StopSignal USR1 and User nobody:\n%s", out)
 	}

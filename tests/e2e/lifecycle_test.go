@@ -127,9 +127,17 @@ func TestStopKillRm(t *testing.T) {
 	mustRun(t, "stop", "sleeper") // stopping an exited container is no error
 	expectFailure(t, run(t, nil, "kill", "sleeper"), 1, "not running")
 
-	// A trap for TERM: kill -s TERM ends it with the trap's status.
-	id2 := detached(t, "busybox", "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done")
+	// A trap for TERM: kill -s TERM ends it with the trap's status. The
+	// signal is sent once the trap is set (/trapped): PID 1 of a PID
+	// namespace never gets a signal it has no handler for, so one sent
+	// earlier would be lost, as with docker.
+	id2 := detached(t, "busybox", "sh", "-c", "trap 'exit 7' TERM; touch /trapped; while :; do sleep 0.05; done")
 	waitStatus(t, id2, `Up `)
+	for deadline := time.Now().Add(15 * time.Second); run(t, nil, "exec", id2, "test", "-e", "/trapped").status != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the container's shell never set its trap")
+		}
+	}
 	mustRun(t, "kill", "-s", "TERM", id2)
 	waitStatus(t, id2, `Exited \(7\)`)
 
