@@ -30,6 +30,8 @@ import (
 //	fd 3 ─ Config records, then "end" ────────▶ read up to "end"
 //	  (fd 3 stays open: "run is alive")         mounts (the overlay, /proc, /dev...)
 //	OnStarted: the PID into the state file
+//	fd 5 ◀─ the tmpfs (a layer in memory) ───── its first mount: the layer, the
+//	  held for commit (OnLayer)                   overlay's mount point, /etc files
 //	                                            cgroup v1: move itself into the cgroup;
 //	                                            cgroup namespace, /sys/fs/cgroup,
 //	                                            pivot_root
