@@ -580,11 +580,12 @@ const (
 // this mount namespace only: it vanishes with the container, whatever
 // ends it, and nothing of it is made or removed on the host's disk
 // (README, Performance). The /etc files bound over the image's are
-// written there too. Its pages are the container's
-// memory, charged to its memory cgroup; its size is tmpfs's default, half
-// the host's memory. Its descriptor goes to run, which holds it while the
-// container runs, so that commit can read the layer (Container.HoldLayer).
-// The overlay is then mounted on Rootfs/rootfs.
+// written there too. Its pages are memory, not page cache the kernel may
+// drop (a container given a memory limit keeps its layer on disk: run.go);
+// its size is tmpfs's default, half the host's memory. Its descriptor goes
+// to run, which holds it while the container runs, so that commit can
+// read the layer (Container.HoldLayer). The overlay is then mounted on
+// Rootfs/rootfs.
 func mountLayerInMemory(cfg *Config, mount mountFunc) error {
 	if err := mount(trace.Beyond, "the layer of a container thrown away at its end, in memory: it vanishes with the container's mount namespace", "tmpfs", cfg.Rootfs, "tmpfs", 0, "mode=755"); err != nil {
 		return err
