@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 
@@ -17,7 +16,7 @@ var runcCreateFlags = []cli.Flag{
 	cli.StringFlag{Name: "console-socket", Usage: "a unix socket to send the pty's master to (process.terminal)"},
 	cli.BoolFlag{Name: "no-pivot", Usage: "move the root and chroot instead of pivot_root (a root on a ramdisk)"},
 	cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring (default: one of the container's own)"},
-	cli.IntFlag{Name: "preserve-fds", Usage: "pass this many descriptors from 3 on (only 0 is supported)"},
+	cli.IntFlag{Name: "preserve-fds", Usage: "pass this many more descriptors, from 3 on, to the command"},
 }
 
 func runcCreateOptions(ctx *cli.Context) (oci.CreateOptions, error) {
@@ -25,13 +24,10 @@ func runcCreateOptions(ctx *cli.Context) (oci.CreateOptions, error) {
 	if err != nil {
 		return oci.CreateOptions{}, err
 	}
-	if n := ctx.Int("preserve-fds"); n != 0 {
-		return oci.CreateOptions{}, fmt.Errorf("--preserve-fds %d: passing descriptors is not supported", n)
-	}
 	return oci.CreateOptions{
 		Root: runcRoot, ID: id, Bundle: ctx.String("bundle"),
 		PidFile: absPath(ctx.String("pid-file")), ConsoleSocket: ctx.String("console-socket"),
-		NoPivot: ctx.Bool("no-pivot"), NoNewKeyring: ctx.Bool("no-new-keyring"),
+		NoPivot: ctx.Bool("no-pivot"), NoNewKeyring: ctx.Bool("no-new-keyring"), PreserveFds: ctx.Int("preserve-fds"),
 	}, nil
 }
 

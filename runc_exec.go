@@ -23,7 +23,7 @@ var runcExecCommand = cli.Command{
 		cli.StringFlag{Name: "cwd", Usage: "its working directory"},
 		cli.StringSliceFlag{Name: "env, e", Usage: "add KEY=VALUE to its environment (repeatable)"},
 		cli.StringFlag{Name: "user, u", Usage: "UID[:GID]"},
-		cli.IntFlag{Name: "preserve-fds", Usage: "pass this many descriptors from 3 on (only 0 is supported)"},
+		cli.IntFlag{Name: "preserve-fds", Usage: "pass this many more descriptors, from 3 on, to the process"},
 	},
 	SkipArgReorder: true,
 	Action: func(ctx *cli.Context) error {
@@ -31,13 +31,11 @@ var runcExecCommand = cli.Command{
 		if err != nil {
 			return err
 		}
-		if n := ctx.Int("preserve-fds"); n != 0 {
-			return fmt.Errorf("--preserve-fds %d: passing descriptors is not supported", n)
-		}
 		o := oci.ExecOptions{
 			Root: runcRoot, ID: id, ProcessFile: ctx.String("process"), Args: ctx.Args().Tail(),
 			Cwd: ctx.String("cwd"), Env: ctx.StringSlice("env"), TTY: ctx.Bool("tty"),
 			ConsoleSocket: ctx.String("console-socket"), Detach: ctx.Bool("detach"), PidFile: ctx.String("pid-file"),
+			PreserveFds: ctx.Int("preserve-fds"),
 		}
 		if o.ProcessFile == "" && len(o.Args) == 0 {
 			return fmt.Errorf("exec: give a command, or --process")

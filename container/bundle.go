@@ -58,6 +58,13 @@ type Bundle struct {
 	// Detach: the process outlives the command that starts it (exec
 	// --detach): no death signal.
 	Detach bool
+	// CreateContainer and StartContainer are config.json's hooks that
+	// init runs itself, in the container's namespaces: the first once
+	// the mounts are made, before pivot_root (their paths are the
+	// host's); the second once start has let the container go, before
+	// the command (their paths are the container's), confined as the
+	// command is.
+	CreateContainer, StartContainer Hooks
 	// SessionKeyring names the session keyring of its own the container
 	// joins, as runc's does ("": the caller's, with --no-new-keyring).
 	SessionKeyring string

@@ -45,12 +45,27 @@ import (
 //	                                              for start: oci/lifecycle.go
 //	close fd 3 and 4; wait for PID 1
 //
-// The pipes init finds at these descriptors (exec.Cmd.ExtraFiles start at 3).
-const (
+// The pipes init finds at these descriptors (exec.Cmd.ExtraFiles start at
+// 3). Descriptors the caller passes to the command (mydocker-runc's
+// --preserve-fds N) come first, at 3 to 3+N-1 where the command finds
+// them, and push these up by N: init learns N from preservedEnv.
+var (
 	configFd  = 3 // parent -> init: the Config
 	statusFd  = 4 // init -> parent: a StartError, or nothing if exec worked
 	consoleFd = 5 // init -> parent: its layer in memory, then the pty master (cfg.LayerInMemory, cfg.ConsoleSocket)
+	preserved = 0 // descriptors passed through to the command, from 3 on
 )
+
+// preservedEnv, in init's own environment, is how many descriptors
+// precede init's pipes.
+const preservedEnv = "MYDOCKER_PRESERVED_FDS"
+
+// placeInitFds moves init's pipes past the n descriptors the command is
+// passed.
+func placeInitFds(n int) {
+	preserved = n
+	configFd, statusFd, consoleFd = 3+n, 4+n, 5+n
+}
 
 // Namespaces the container gets, as in the book: hostname, process IDs,
 // mount table, network stack and System V IPC are all its own.
@@ -87,6 +102,8 @@ type ParentProcess struct {
 	configW *os.File // write end of the config pipe
 	statusR *os.File // read end of the status pipe
 	childFs []*os.File
+	// preserved: how many of childFs come before init's pipes.
+	preserved int
 }
 
 // Cgroup is where a container runs (cgroups.Manager).
@@ -99,6 +116,9 @@ type Cgroup interface {
 // nil In is /dev/null.
 type Stdio struct {
 	In, Out, Err *os.File
+	// Preserved are passed to the command as they are, at descriptors 3
+	// and up (mydocker-runc's --preserve-fds).
+	Preserved []*os.File
 }
 
 // NewParentProcess prepares (but does not start) /proc/self/exe init in new
@@ -146,7 +166,10 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 		// once, and not the container straight from the terminal too.
 		Setsid: true,
 	}
-	files := []*os.File{configR, statusW}
+	if n := len(stdio.Preserved); n > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", preservedEnv, n))
+	}
+	files := append(append([]*os.File{}, stdio.Preserved...), configR, statusW)
 	var consoleR *os.File
 	if cfg.ConsoleSocket || cfg.LayerInMemory {
 		// What init makes and sends back as descriptors: its layer in
@@ -181,12 +204,13 @@ func NewParentProcess(cfg *Config, initArgs []string, stdio Stdio) (*ParentProce
 	cmd.ExtraFiles = files
 
 	return &ParentProcess{
-		Cmd:      cmd,
-		config:   cfg,
-		configW:  configW,
-		statusR:  statusR,
-		consoleR: consoleR,
-		childFs:  files,
+		Cmd:       cmd,
+		preserved: len(stdio.Preserved),
+		config:    cfg,
+		configW:   configW,
+		statusR:   statusR,
+		consoleR:  consoleR,
+		childFs:   files,
 	}, nil
 }
 
@@ -312,7 +336,7 @@ func (p *ParentProcess) ConsoleTo(conn *os.File) {
 	}
 	p.consoleR.Close()
 	p.consoleR = nil
-	i := consoleFd - 3
+	i := p.preserved + 2 // after the config and status pipes
 	p.childFs[i].Close()
 	p.childFs[i] = conn
 	p.Cmd.ExtraFiles = p.childFs

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/mydocker/mydocker/trace"
@@ -22,10 +23,13 @@ var ErrNotInContainer = errors.New("init is internal: it runs only as PID 1 of a
 func RunContainerInitProcess() error {
 	// Refuse before touching anything: run by hand, the mounts below would
 	// land in the caller's mount namespace.
+	if n, err := strconv.Atoi(os.Getenv(preservedEnv)); err == nil && n > 0 {
+		placeInitFds(n)
+	}
 	if err := checkStartedByRun(); err != nil {
 		return err
 	}
-	status := os.NewFile(statusFd, "status-pipe")
+	status := os.NewFile(uintptr(statusFd), "status-pipe")
 	// Close-on-exec: a successful exec closes the pipe, which is how the
 	// parent learns that the command is running.
 	unix.CloseOnExec(statusFd)
@@ -65,7 +69,7 @@ func checkStartedByRun() error {
 //  9. exec the command, which becomes PID 1 (or, with --init, its child).
 func initContainer(status *os.File) *StartError {
 	log.Info("init come on")
-	configPipe := os.NewFile(configFd, "config-pipe")
+	configPipe := os.NewFile(uintptr(configFd), "config-pipe")
 	defer configPipe.Close() // the user's command must not inherit it
 	cfg, err := ReadConfig(configPipe)
 	if err != nil {
@@ -116,6 +120,8 @@ func initContainer(status *os.File) *StartError {
 		if err := enterCgroup(cfg); err != nil {
 			return startErrorf(StatusRuntimeError, "%v", err)
 		}
+	} else if err := b.CreateContainer.run("createContainer"); err != nil {
+		return startErrorf(StatusRuntimeError, "%v", err)
 	}
 	if cfg.Rootfs != "" {
 		pivot := pivotRoot
@@ -207,6 +213,14 @@ func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 		if err := waitForStart(cfg.Bundle.StartFifo); err != nil {
 			return startErrorf(StatusRuntimeError, "%v", err)
 		}
+		// start has returned, or is about to: nobody reads the status
+		// pipe any more, and a failure ends the container with its
+		// reason on the container's stderr (as runc's init, whose start
+		// does not wait for these hooks either).
+		if err := cfg.Bundle.StartContainer.run("startContainer"); err != nil {
+			fmt.Fprintf(os.Stderr, "mydocker-runc: %v\n", err)
+			return startErrorf(StatusRuntimeError, "%v", err)
+		}
 	}
 
 	if cfg.Init {
@@ -293,14 +307,16 @@ func dieWithParent(configPipe *os.File, created bool) error {
 	return nil
 }
 
-// closeInheritedFds marks every descriptor above stderr close-on-exec. A
+// closeInheritedFds marks every descriptor above stderr close-on-exec, but
+// those passed to the command on purpose (--preserve-fds). A
 // descriptor the caller of mydocker left open (`exec 9</`) would otherwise
 // reach the command, and a descriptor of the host's "/" leads out of any
 // pivot_root (runc's CVE-2024-21626 was one such leak). Close-on-exec
 // rather than close: the status pipe must stay open until the exec itself.
 func closeInheritedFds() error {
-	err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
-	trace.Step(trace.Beyond, "no descriptor of the host's reaches the command", err, "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)")
+	first := uint(3 + preserved)
+	err := unix.CloseRange(first, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	trace.Step(trace.Beyond, "no descriptor of the host's reaches the command", err, "close_range(%d, ~0U, CLOSE_RANGE_CLOEXEC)", first)
 	if err != nil {
 		return fmt.Errorf("close inherited descriptors: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mydocker/mydocker/container"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // ExecOptions are exec's flags: a process.json (ProcessFile), or the
@@ -23,13 +24,19 @@ type ExecOptions struct {
 	ConsoleSocket string
 	Detach        bool
 	PidFile       string
-	InitArgs      []string
+	// PreserveFds: the caller's descriptors 3 to 3+N-1 are the process's.
+	PreserveFds int
+	InitArgs    []string
 }
 
 // Exec starts a process in a running container, through the same init
 // as mydocker exec's (container.ExecProcess): born in the container's
 // namespaces and cgroup, confined as the process asks.
 func Exec(o ExecOptions) (*container.ExecProcess, error) {
+	stdio, err := callerStdio(o.PreserveFds) // before anything is opened
+	if err != nil {
+		return nil, err
+	}
 	c, err := Load(o.Root, o.ID)
 	if err != nil {
 		return nil, err
@@ -81,7 +88,7 @@ func Exec(o ExecOptions) (*container.ExecProcess, error) {
 		NoNewPrivileges: proc.NoNewPrivileges, Seccomp: c.Seccomp, Bundle: b,
 	}
 	st := &container.State{ID: c.ID, Name: c.ID, Pid: c.Pid, PidStart: c.StartTime}
-	p, err := container.NewExecProcess(st, cfg, o.InitArgs, container.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	p, err := container.NewExecProcess(st, cfg, o.InitArgs, stdio)
 	if err != nil {
 		return nil, err
 	}
@@ -110,4 +117,21 @@ func absFile(p string) string {
 		return p
 	}
 	return a
+}
+
+// callerStdio is what the container's process gets of the caller's:
+// stdin, stdout, stderr, and with --preserve-fds N its descriptors 3 to
+// 3+N-1 (systemd's socket activation, podman's --preserve-fds).
+func callerStdio(preserveFds int) (container.Stdio, error) {
+	stdio := container.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+	if preserveFds < 0 {
+		return stdio, fmt.Errorf("--preserve-fds %d: not a number of descriptors", preserveFds)
+	}
+	for fd := 3; fd < 3+preserveFds; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return stdio, fmt.Errorf("--preserve-fds %d: descriptor %d is not open", preserveFds, fd)
+		}
+		stdio.Preserved = append(stdio.Preserved, os.NewFile(uintptr(fd), fmt.Sprintf("preserved-%d", fd)))
+	}
+	return stdio, nil
 }

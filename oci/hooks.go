@@ -1,14 +1,11 @@
 package oci
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"time"
 
+	"github.com/mydocker/mydocker/container"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -36,30 +33,7 @@ func runHooks(c *Container, kind string, hooks []specs.Hook) error {
 		return err
 	}
 	for _, h := range hooks {
-		ctx := context.Background()
-		cancel := func() {}
-		if h.Timeout != nil {
-			if *h.Timeout <= 0 {
-				return fmt.Errorf("%s hook %s: timeout must be positive", kind, h.Path)
-			}
-			ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
-		}
-		cmd := exec.CommandContext(ctx, h.Path)
-		if len(h.Args) > 0 {
-			cmd.Args = h.Args
-		}
-		cmd.Env = h.Env
-		cmd.Stdin = bytes.NewReader(state)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		timedOut := ctx.Err() == context.DeadlineExceeded
-		cancel()
-		if timedOut {
-			err = fmt.Errorf("%s hook %s: timed out after %d s", kind, h.Path, *h.Timeout)
-		} else if err != nil {
-			err = fmt.Errorf("%s hook %s: %v: %s", kind, h.Path, err, bytes.TrimSpace(stderr.Bytes()))
-		}
+		err := container.RunHook(kind, hookOf(h), state)
 		if err == nil {
 			continue
 		}
@@ -71,4 +45,24 @@ func runHooks(c *Container, kind string, hooks []specs.Hook) error {
 		fmt.Fprintf(os.Stderr, "mydocker-runc: warning: %v\n", err)
 	}
 	return nil
+}
+
+// hookOf is a config.json hook as container.RunHook takes it.
+func hookOf(h specs.Hook) container.Hook {
+	return container.Hook{Path: h.Path, Args: h.Args, Env: h.Env, Timeout: h.Timeout}
+}
+
+// containerHooks are the hooks of one kind init runs in the container,
+// with the state they read (status and PID already the ones they see).
+func containerHooks(hooks []specs.Hook, st State) (container.Hooks, error) {
+	var hs container.Hooks
+	for _, h := range hooks {
+		hs.List = append(hs.List, hookOf(h))
+	}
+	if len(hs.List) == 0 {
+		return hs, nil
+	}
+	state, err := json.Marshal(st)
+	hs.State = state
+	return hs, err
 }

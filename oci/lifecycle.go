@@ -55,6 +55,8 @@ type CreateOptions struct {
 	ConsoleSocket    string
 	NoPivot          bool
 	NoNewKeyring     bool
+	// PreserveFds: the caller's descriptors 3 to 3+N-1 are the command's.
+	PreserveFds int
 	// InitArgs are the global flags init runs with.
 	InitArgs []string
 }
@@ -71,6 +73,12 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	if !validID(o.ID) {
 		return nil, fmt.Errorf("invalid container ID %q", o.ID)
 	}
+	// Before this process opens anything that could take the place of
+	// a descriptor the caller did not pass.
+	stdio, err := callerStdio(o.PreserveFds)
+	if err != nil {
+		return nil, err
+	}
 	bundle, err := filepath.Abs(o.Bundle)
 	if err != nil {
 		return nil, err
@@ -82,9 +90,6 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	plan, err := MakePlan(spec, bundle, o.ID, o.ConsoleSocket != "")
 	if err != nil {
 		return nil, err
-	}
-	if spec.Hooks != nil && (len(spec.Hooks.CreateContainer) > 0 || len(spec.Hooks.StartContainer) > 0) {
-		return nil, fmt.Errorf("config.json: createContainer and startContainer hooks are not supported by this runtime")
 	}
 	if err := os.MkdirAll(o.Root, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", o.Root, err)
@@ -136,7 +141,7 @@ func Create(o CreateOptions) (cr *Made, err error) {
 		plan.Config.Bundle.SessionKeyring = "_ses." + o.ID
 	}
 
-	p, err := container.NewParentProcess(plan.Config, o.InitArgs, container.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	p, err := container.NewParentProcess(plan.Config, o.InitArgs, stdio)
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +195,20 @@ func Create(o CreateOptions) (cr *Made, err error) {
 			}
 		}
 		if spec.Hooks != nil {
+			// init runs these two itself; they read the state as
+			// runc's show it: creating before pivot_root, created
+			// before the command.
+			st := c.State()
+			st.Pid, st.Status = pid, Creating
+			b := plan.Config.Bundle
+			var herr error
+			if b.CreateContainer, herr = containerHooks(spec.Hooks.CreateContainer, st); herr != nil {
+				return herr
+			}
+			st.Status = Created
+			if b.StartContainer, herr = containerHooks(spec.Hooks.StartContainer, st); herr != nil {
+				return herr
+			}
 			if err := runHooks(c, "createRuntime", spec.Hooks.CreateRuntime); err != nil {
 				return err
 			}
