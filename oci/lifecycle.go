@@ -29,9 +29,11 @@ import (
 //	clone(config.json's namespaces) ──────────▶ (starts; waits on fd 3)
 //	state.json: init's PID and start time
 //	createRuntime and prestart hooks
-//	fd 3 ─ Config (with the Bundle) ──────────▶ opens exec.fifo read-write,
-//	                                            cgroup, mounts, pivot_root,
-//	                                            hostname, sysctls, rlimits...
+//	fd 3 ─ Config (with the Bundle) ──────────▶ exec.fifo's descriptor,
+//	                                            cgroup, mounts,
+//	                                            createContainer hooks,
+//	                                            pivot_root, hostname,
+//	                                            sysctls, rlimits...
 //	                                            no death signal from here on:
 //	                                            create is about to go
 //	fd 4 ◀─ end of file: ready ──────────────── confine; close fd 4;
@@ -40,8 +42,12 @@ import (
 //	exit 0: init's parent is now the caller's
 //	subreaper (containerd's shim, conmon)
 //
-//	start: write a byte into exec.fifo ───────▶ read it; exec the command
-//	       remove exec.fifo; poststart hooks
+//	start: write a byte into exec.fifo ───────▶ read it; startContainer
+//	       remove exec.fifo                     hooks; exec the command
+//	       (once init has exec'd) poststart hooks
+//
+// With --preserve-fds N, the caller's descriptors 3 to 3+N-1 come first
+// and init's "fd 3" and "fd 4" are 3+N and 4+N.
 //	delete: SIGKILL if --force; the cgroup, ROOT/ID; poststop hooks
 //
 // Whatever kills create midway leaves ROOT/ID, which state, list and

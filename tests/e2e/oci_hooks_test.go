@@ -101,6 +101,9 @@ func TestOCIContainerHooksFail(t *testing.T) {
 	})
 	before := mountTable(t)
 	r := runc(t, "create", "--bundle", bundle, id)
+	if r.status == 0 {
+		runc(t, "delete", "--force", id)
+	}
 	if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); r.status != 1 || len(lines) != 1 || !strings.Contains(r.stderr, "createContainer hook") || !strings.Contains(r.stderr, "no way") {
 		t.Errorf("a failing createContainer hook: want exit 1 and one line naming it with its stderr, got %d %q", r.status, r.stderr)
 	}
