@@ -77,12 +77,9 @@ var runcRunCommand = cli.Command{
 		if !ctx.Bool("detach") {
 			signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
 		}
+		o.StartNow = true
 		made, err := oci.Create(o)
 		if err != nil {
-			return err
-		}
-		if err := oci.Start(o.Root, o.ID); err != nil {
-			oci.Delete(o.Root, o.ID, true)
 			return err
 		}
 		if ctx.Bool("detach") {

@@ -306,10 +306,8 @@ func confineBundle(b *Bundle) error {
 		return err
 	}
 	id := &identity{uid: b.UID, gid: b.GID, groups: append([]int{}, b.AdditionalGids...)}
-	if !alreadyUser(id) {
-		if err := becomeUser(id, true); err != nil {
-			return err
-		}
+	if err := becomeUser(id, true); err != nil {
+		return err
 	}
 	err := capabilities.ApplyEach(b.Effective, b.Permitted, b.Inheritable, b.Ambient)
 	trace.Step(trace.Beyond, "config.json's capability sets", err, "capset(...)")
@@ -331,32 +329,4 @@ func waitForStart(fd int) error {
 		unix.Close(fd)
 		return nil
 	}
-}
-
-// alreadyUser: init already is id, user, group and groups (root, most
-// often), and the change of user, which Go makes on every thread at once
-// with a signal to each, can be left out.
-func alreadyUser(id *identity) bool {
-	ruid, euid, suid := unix.Getresuid()
-	rgid, egid, sgid := unix.Getresgid()
-	for _, v := range []int{ruid, euid, suid} {
-		if v != id.uid {
-			return false
-		}
-	}
-	for _, v := range []int{rgid, egid, sgid} {
-		if v != id.gid {
-			return false
-		}
-	}
-	groups, err := unix.Getgroups()
-	if err != nil || len(groups) != len(id.groups) {
-		return false
-	}
-	for i := range groups {
-		if groups[i] != id.groups[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -213,12 +213,16 @@ func startCommand(cfg *Config, configPipe, status *os.File) *StartError {
 		if err := waitForStart(cfg.Bundle.StartFifo); err != nil {
 			return startErrorf(StatusRuntimeError, "%v", err)
 		}
-		// start has returned, or is about to: nobody reads the status
-		// pipe any more, and a failure ends the container with its
-		// reason on the container's stderr (as runc's init, whose start
-		// does not wait for these hooks either).
-		if err := cfg.Bundle.StartContainer.run("startContainer"); err != nil {
-			fmt.Fprintf(os.Stderr, "mydocker-runc: %v\n", err)
+	}
+	if b := cfg.Bundle; b != nil {
+		if err := b.StartContainer.run("startContainer"); err != nil {
+			if created {
+				// start has returned, or is about to: nobody reads
+				// the status pipe any more, and the reason goes to
+				// the container's stderr (as runc's init's, whose
+				// start does not wait for these hooks either).
+				fmt.Fprintf(os.Stderr, "mydocker-runc: %v\n", err)
+			}
 			return startErrorf(StatusRuntimeError, "%v", err)
 		}
 	}

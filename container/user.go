@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -109,12 +110,18 @@ func findEntry(path string, n int, match func([]string) bool) []string {
 
 // becomeUser switches every thread of init to id: groups, then group,
 // then user, as the kernel needs (setgroups and setgid need root). Go's
-// syscall package does each on all threads. With keepCaps, the permitted
-// capabilities survive the change of user (PR_SET_KEEPCAPS, on every
-// thread), for the capability sets to be set from them next, as runc
-// does; exec then recomputes them for a user that is not root: docker's
-// set for root, none for another user.
+// syscall package does each on all threads, with a signal to each; what
+// init already is (root, most often) is left as it is. With keepCaps,
+// the permitted capabilities survive the change of user
+// (PR_SET_KEEPCAPS, on every thread), for the capability sets to be set
+// from them next, as runc does; exec then recomputes them for a user
+// that is not root: docker's set for root, none for another user.
 func becomeUser(id *identity, keepCaps bool) error {
+	sameGroups, sameGID, sameUID := alreadyIs(id)
+	if sameGroups && sameGID && sameUID {
+		return nil
+	}
+	keepCaps = keepCaps && !sameUID
 	setKeepCaps := func(on uintptr) error {
 		if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, on, 0); errno != 0 {
 			return fmt.Errorf("--user: PR_SET_KEEPCAPS: %w", errno)
@@ -126,11 +133,14 @@ func becomeUser(id *identity, keepCaps bool) error {
 			return err
 		}
 	}
-	err := syscall.Setgroups(id.groups)
-	if err == nil {
+	var err error
+	if !sameGroups {
+		err = syscall.Setgroups(id.groups)
+	}
+	if err == nil && !sameGID {
 		err = syscall.Setgid(id.gid)
 	}
-	if err == nil {
+	if err == nil && !sameUID {
 		err = syscall.Setuid(id.uid)
 	}
 	trace.Step(trace.Beyond, "docker's --user, from the container's /etc/passwd and /etc/group", err,
@@ -153,4 +163,15 @@ func setEnv(env []string, key, value string) []string {
 		}
 	}
 	return append(out, key+"="+value)
+}
+
+// alreadyIs says which of id's groups, group and user init already has
+// (real, effective and saved alike).
+func alreadyIs(id *identity) (groups, gid, uid bool) {
+	ruid, euid, suid := unix.Getresuid()
+	rgid, egid, sgid := unix.Getresgid()
+	uid = ruid == id.uid && euid == id.uid && suid == id.uid
+	gid = rgid == id.gid && egid == id.gid && sgid == id.gid
+	have, err := unix.Getgroups()
+	return err == nil && slices.Equal(have, id.groups), gid, uid
 }

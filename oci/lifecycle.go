@@ -61,6 +61,9 @@ type CreateOptions struct {
 	ConsoleSocket    string
 	NoPivot          bool
 	NoNewKeyring     bool
+	// StartNow: run's create, whose command starts as soon as init is
+	// set up, without waiting for a start.
+	StartNow bool
 	// PreserveFds: the caller's descriptors 3 to 3+N-1 are the command's.
 	PreserveFds int
 	// InitArgs are the global flags init runs with.
@@ -120,28 +123,38 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// The directories are known before they are made: a create killed
-	// while making them leaves them named in state.json, and the parents
-	// it makes listed for the last container below them to remove.
+	if plan.DefaultCgroup {
+		// Whoever's it is (a container of another --root with this ID),
+		// it is not this container's: delete would kill what runs there.
+		for _, d := range m.Targets() {
+			if _, err := os.Stat(d); err == nil {
+				return nil, fmt.Errorf("cgroup %s exists already: another container's", d)
+			}
+		}
+	}
+	// The directories are named in state.json before they are made: a
+	// create killed while making them leaves them there for delete, and
+	// the parents it makes listed for the last container below them to
+	// remove. On cgroup v2 init is born in its cgroup, which is made
+	// before the clone; on v1 init moves itself in, and the cgroup is
+	// made after the clone, while init's Go runtime starts (OnCreated).
 	c.Cgroup = m.Targets()
-	if err := c.save(); err != nil {
-		return nil, err
+	makeCgroup := func() error {
+		if err := c.save(); err != nil {
+			return err
+		}
+		list := lockParents(o.Root)
+		list.add(m.MissingParents())
+		err := m.Create()
+		list.unlock()
+		return err
 	}
-	list := lockParents(o.Root)
-	list.add(m.MissingParents())
-	err = m.Create()
-	list.unlock()
-	if err != nil {
-		return nil, err
+	cgroupFirst := cgroups.Unified()
+	if cgroupFirst {
+		if err := makeCgroup(); err != nil {
+			return nil, err
+		}
 	}
-	if err := unix.Mkfifo(c.fifo(), 0o600); err != nil {
-		return nil, fmt.Errorf("create exec.fifo: %w", err)
-	}
-	fifo, err := os.OpenFile(c.fifo(), os.O_RDWR, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open exec.fifo: %w", err)
-	}
-	defer fifo.Close()
 	plan.Config.Bundle.NoPivot = o.NoPivot
 	if !o.NoNewKeyring {
 		plan.Config.Bundle.SessionKeyring = "_ses." + o.ID
@@ -151,7 +164,18 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	if err != nil {
 		return nil, err
 	}
-	plan.Config.Bundle.StartFifo = p.PassFile(fifo)
+	if o.StartNow {
+		// run: nothing waits between create and start, so init has no
+		// FIFO to wait on; it outlives run as it outlives create.
+		plan.Config.Bundle.Detach = true
+	} else {
+		fifo, err := makeStartFifo(c.fifo())
+		if err != nil {
+			return nil, err
+		}
+		defer fifo.Close()
+		plan.Config.Bundle.StartFifo = p.PassFile(fifo)
+	}
 	attr := p.Cmd.SysProcAttr
 	attr.Cloneflags = plan.CloneFlags
 	for _, j := range plan.Join {
@@ -188,7 +212,11 @@ func Create(o CreateOptions) (cr *Made, err error) {
 		if start, _, err := container.ProcessStat(pid); err == nil {
 			c.StartTime = start
 		}
-		if err := c.save(); err != nil {
+		if cgroupFirst {
+			if err := c.save(); err != nil {
+				return err
+			}
+		} else if err := makeCgroup(); err != nil {
 			return err
 		}
 		if plan.Config.Bundle.NewUser {
@@ -223,7 +251,7 @@ func Create(o CreateOptions) (cr *Made, err error) {
 		return nil
 	}
 	err = startIn(p, plan.Join)
-	if err == nil && !p.Ready {
+	if err == nil && !p.Ready && !o.StartNow {
 		err = fmt.Errorf("container init ended before it was ready")
 		if p.Cmd.Process != nil {
 			if ws, werr := p.Wait(); werr == nil {
@@ -238,16 +266,40 @@ func Create(o CreateOptions) (cr *Made, err error) {
 		}
 		return nil, err
 	}
-	c.Ready = true
-	if err := c.save(); err != nil {
-		return nil, err
+	if !o.StartNow {
+		// Ready, waiting for start: created, not creating. (run's
+		// command has exec'd by now: its status is running, from the
+		// process.)
+		c.Ready = true
+		if err := c.save(); err != nil {
+			return nil, err
+		}
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, c.Pid); err != nil {
 			return nil, err
 		}
 	}
+	if o.StartNow && c.Hooks != nil {
+		// The command has exec'd (init's status pipe closed with it).
+		if err := runHooks(c, "poststart", c.Hooks.Poststart); err != nil {
+			return nil, err
+		}
+	}
 	return &Made{Container: c, Process: p}, nil
+}
+
+// makeStartFifo makes exec.fifo, on which init waits for start, and opens
+// it read-write, which never blocks, for init to inherit.
+func makeStartFifo(path string) (*os.File, error) {
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return nil, fmt.Errorf("create exec.fifo: %w", err)
+	}
+	fifo, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec.fifo: %w", err)
+	}
+	return fifo, nil
 }
 
 // startIn starts init from a thread that has joined the namespaces named

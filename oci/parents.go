@@ -71,6 +71,9 @@ func (p *parents) removeAbove(dirs []string) {
 			}
 		}
 	}
+	if len(above) == 0 {
+		return
+	}
 	cgroups.RemoveParents(above)
 	p.list = slices.DeleteFunc(p.list, func(d string) bool {
 		_, err := os.Stat(d)

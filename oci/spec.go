@@ -27,9 +27,11 @@ import (
 // SpecVersion is the runtime spec this side implements.
 var SpecVersion = specs.Version
 
-// DefaultCgroupParent holds the cgroups of containers whose config.json
-// names none; the last of them removes it (oci/parents.go).
-const DefaultCgroupParent = "/mydocker-runc"
+// DefaultCgroupPrefix names the cgroup of a container whose config.json
+// names none: /mydocker-runc-ID at each hierarchy's root, flat as runc's
+// and crun's /ID (no parent to make and remove with every container),
+// and never another runtime's.
+const DefaultCgroupPrefix = "/mydocker-runc-"
 
 // LoadSpec reads bundle/config.json, once, at create.
 func LoadSpec(bundle string) (*specs.Spec, error) {
@@ -85,7 +87,10 @@ func checkVersion(v string) error {
 type Plan struct {
 	Config     *container.Config
 	CgroupPath string
-	Resources  cgroups.Resources
+	// DefaultCgroup: config.json names no cgroup; CgroupPath is ours, and
+	// one that exists already is not.
+	DefaultCgroup bool
+	Resources     cgroups.Resources
 	// CloneFlags are the namespaces made new; Join those entered by path
 	// before the clone, by CLONE_ flag.
 	CloneFlags uintptr
@@ -235,7 +240,7 @@ func MakePlan(spec *specs.Spec, bundle, id string, terminal bool) (*Plan, error)
 	p.Resources = res
 	p.CgroupPath = spec.Linux.CgroupsPath
 	if p.CgroupPath == "" {
-		p.CgroupPath = DefaultCgroupParent + "/" + id
+		p.CgroupPath, p.DefaultCgroup = DefaultCgroupPrefix+id, true
 	}
 	if strings.Contains(p.CgroupPath, ":") && !strings.HasPrefix(p.CgroupPath, "/") {
 		return nil, fmt.Errorf("config.json: cgroupsPath %q is systemd's slice:prefix:name form; this runtime drives cgroupfs only (no --systemd-cgroup)", p.CgroupPath)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,8 +143,8 @@ func noOCILeftovers(t *testing.T, id string, pid int) {
 	if _, err := os.Stat(filepath.Join(ociRoot(), id)); err == nil {
 		t.Errorf("container %s: its state directory is left in %s", id, ociRoot())
 	}
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/mydocker-runc/" + id)
-	more, _ := filepath.Glob("/sys/fs/cgroup/mydocker-runc/" + id)
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/mydocker-runc-" + id)
+	more, _ := filepath.Glob("/sys/fs/cgroup/mydocker-runc-" + id)
 	if left := append(dirs, more...); len(left) > 0 {
 		t.Errorf("container %s: its cgroup is left: %v", id, left)
 	}
@@ -1303,4 +1304,38 @@ func firstDisk(t *testing.T) *specs.LinuxThrottleDevice {
 	}
 	t.Log("no disk in /sys/block: blockIO not checked")
 	return nil
+}
+
+// TestOCICgroupTaken: a container whose config.json names no cgroup gets
+// /mydocker-runc-ID; one that exists already (a container of another
+// --root with this ID) is refused, and left as it was: delete would have
+// killed what runs there.
+func TestOCICgroupTaken(t *testing.T) {
+	id := ociID(t)
+	taken := "/sys/fs/cgroup/mydocker-runc-" + id
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
+		taken = "/sys/fs/cgroup/pids/mydocker-runc-" + id
+	}
+	if err := os.Mkdir(taken, 0o755); err != nil {
+		t.Fatalf("make the cgroup another container holds: %v", err)
+	}
+	defer os.Remove(taken)
+	r := runc(t, "run", "--bundle", makeBundle(t, []string{"true"}, nil), id)
+	if r.status != 1 || !strings.Contains(r.stderr, taken+" exists already") {
+		t.Errorf("a default cgroup that exists: want exit 1 and %q, got %d %q", taken+" exists already", r.status, r.stderr)
+	}
+	if _, err := os.Stat(taken); err != nil {
+		t.Errorf("the cgroup that was there is gone: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(ociRoot(), id)); err == nil {
+		t.Errorf("a refused create left its state directory")
+	}
+	os.Remove(taken)
+	r = runc(t, "run", "--bundle", makeBundle(t, []string{"sh", "-c", "cat /proc/self/cgroup"}, func(s *specs.Spec) {
+		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == "cgroup" })
+	}), id)
+	if r.status != 0 || !strings.Contains(r.stdout, ":/mydocker-runc-"+id+"\n") {
+		t.Errorf("the default cgroup: want /mydocker-runc-%s, got %d %q %s", id, r.status, r.stdout, r.stderr)
+	}
+	noOCILeftovers(t, id, 0)
 }
