@@ -24,15 +24,17 @@ import (
 //	------                                       ----
 //	ROOT/ID made (EEXIST: the ID is taken)
 //	config.json read, checked, planned
-//	state.json: bundle, cgroup dirs, hooks
-//	the cgroup made; exec.fifo made
+//	exec.fifo made (not by run)
+//	cgroup v2: state.json (the cgroup's
+//	  directories named), the cgroup made
 //	clone(config.json's namespaces) ──────────▶ (starts; waits on fd 3)
 //	state.json: init's PID and start time
+//	cgroup v1: the cgroup made (named first)
 //	createRuntime and prestart hooks
 //	fd 3 ─ Config (with the Bundle) ──────────▶ exec.fifo's descriptor,
-//	                                            cgroup, mounts,
-//	                                            createContainer hooks,
-//	                                            pivot_root, hostname,
+//	                                            cgroup (v1: moves itself in),
+//	                                            mounts, createContainer
+//	                                            hooks, pivot_root, hostname,
 //	                                            sysctls, rlimits...
 //	                                            no death signal from here on:
 //	                                            create is about to go
@@ -45,14 +47,20 @@ import (
 //	start: write a byte into exec.fifo ───────▶ read it; startContainer
 //	       remove exec.fifo                     hooks; exec the command
 //	       (once init has exec'd) poststart hooks
+//	delete: SIGKILL if --force; the cgroup, ROOT/ID; poststop hooks
+//
+// run is create without exec.fifo: init goes from confine straight to
+// the startContainer hooks and the exec, which closes fd 4 (as `mydocker
+// run`'s); run then runs the poststart hooks and waits.
 //
 // With --preserve-fds N, the caller's descriptors 3 to 3+N-1 come first
 // and init's "fd 3" and "fd 4" are 3+N and 4+N.
-//	delete: SIGKILL if --force; the cgroup, ROOT/ID; poststop hooks
 //
 // Whatever kills create midway leaves ROOT/ID, which state, list and
 // delete --force recognise: until init's PID is saved, the container is
 // creating with no process; after, its status comes from that process.
+// init has its death signal until it is ready: killed before, create
+// takes init with it.
 
 // CreateOptions are create's flags.
 type CreateOptions struct {
