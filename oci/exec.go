@@ -54,9 +54,10 @@ func Exec(o ExecOptions) (*container.ExecProcess, error) {
 			return nil, fmt.Errorf("process file %s: %w", o.ProcessFile, err)
 		}
 	} else {
-		if c.Process != nil {
-			copied := *c.Process
-			proc = &copied
+		if len(c.Process) > 0 {
+			if err := json.Unmarshal(c.Process, proc); err != nil {
+				return nil, fmt.Errorf("container %s: state.json: process: %w", c.ID, err)
+			}
 		}
 		proc.Args = o.Args
 		proc.Terminal = o.TTY

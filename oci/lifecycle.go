@@ -100,7 +100,7 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := LoadSpec(bundle)
+	spec, written, err := LoadSpec(bundle)
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +119,8 @@ func Create(o CreateOptions) (cr *Made, err error) {
 	}
 	c := &Container{
 		ID: o.ID, Bundle: bundle, Rootfs: plan.Config.Rootfs, Created: time.Now().UTC(),
-		Annotations: spec.Annotations, Hooks: spec.Hooks, NewPID: plan.Config.Bundle.NewPID, root: o.Root,
-		Process: spec.Process, Seccomp: plan.Config.Seccomp,
+		Annotations: spec.Annotations, Hooks: written.Hooks, NewPID: plan.Config.Bundle.NewPID, root: o.Root,
+		Process: written.Process, Seccomp: plan.Config.Seccomp,
 	}
 	defer func() {
 		if err != nil {
@@ -288,9 +288,9 @@ func Create(o CreateOptions) (cr *Made, err error) {
 			return nil, err
 		}
 	}
-	if o.StartNow && c.Hooks != nil {
+	if o.StartNow && spec.Hooks != nil {
 		// The command has exec'd (init's status pipe closed with it).
-		if err := runHooks(c, "poststart", c.Hooks.Poststart); err != nil {
+		if err := runHooks(c, "poststart", spec.Hooks.Poststart); err != nil {
 			return nil, err
 		}
 	}
@@ -393,10 +393,11 @@ func Start(root, id string) error {
 	for i := 0; i < 5000 && c.Alive() && c.stillInit(); i++ {
 		time.Sleep(200 * time.Microsecond)
 	}
-	if c.Hooks != nil {
-		return runHooks(c, "poststart", c.Hooks.Poststart)
+	h, err := c.hooks()
+	if err != nil || h == nil {
+		return err
 	}
-	return nil
+	return runHooks(c, "poststart", h.Poststart)
 }
 
 // Kill sends sig to the container's init, or with all to every process in
@@ -440,10 +441,11 @@ func Delete(root, id string, force bool) error {
 		}
 	}
 	c.destroy()
-	if c.Hooks != nil {
-		return runHooks(c, "poststop", c.Hooks.Poststop)
+	h, err := c.hooks()
+	if err != nil || h == nil {
+		return err
 	}
-	return nil
+	return runHooks(c, "poststop", h.Poststop)
 }
 
 func dirExists(dir string) bool {

@@ -33,32 +33,51 @@ var SpecVersion = specs.Version
 // and never another runtime's.
 const DefaultCgroupPrefix = "/mydocker-runc-"
 
+// Written is what config.json says of the process and the hooks, as it
+// says it: what state.json keeps of them.
+type Written struct {
+	Process json.RawMessage `json:"process"`
+	Hooks   json.RawMessage `json:"hooks"`
+}
+
 // LoadSpec reads bundle/config.json, once, at create.
-func LoadSpec(bundle string) (*specs.Spec, error) {
+func LoadSpec(bundle string) (*specs.Spec, *Written, error) {
+	spec, data, err := loadSpec(bundle)
+	if err != nil {
+		return nil, nil, err
+	}
+	var w Written
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, nil, fmt.Errorf("bundle %s: config.json: %w", bundle, err)
+	}
+	return spec, &w, nil
+}
+
+func loadSpec(bundle string) (*specs.Spec, []byte, error) {
 	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("bundle %s: config.json does not exist", bundle)
+		return nil, nil, fmt.Errorf("bundle %s: config.json does not exist", bundle)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: %w", bundle, err)
+		return nil, nil, fmt.Errorf("bundle %s: %w", bundle, err)
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, fmt.Errorf("bundle %s: config.json: %w", bundle, err)
+		return nil, nil, fmt.Errorf("bundle %s: config.json: %w", bundle, err)
 	}
 	if err := checkVersion(spec.Version); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if spec.Process == nil {
-		return nil, fmt.Errorf("config.json: no process: nothing to run")
+		return nil, nil, fmt.Errorf("config.json: no process: nothing to run")
 	}
 	if spec.Root == nil || spec.Root.Path == "" {
-		return nil, fmt.Errorf("config.json: no root.path")
+		return nil, nil, fmt.Errorf("config.json: no root.path")
 	}
 	if spec.Linux == nil {
-		return nil, fmt.Errorf("config.json: no linux section: this runtime runs Linux containers")
+		return nil, nil, fmt.Errorf("config.json: no linux section: this runtime runs Linux containers")
 	}
-	return &spec, nil
+	return &spec, data, nil
 }
 
 // checkVersion accepts the 1.x versions of the spec (semver, as the

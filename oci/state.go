@@ -36,13 +36,16 @@ type Container struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// Cgroup is the container's cgroup directories.
 	Cgroup cgroups.Attached `json:"cgroup"`
-	Hooks  *specs.Hooks     `json:"hooks,omitempty"`
+	// Hooks and Process are config.json's, kept as written there: read
+	// back only by the commands that need them (start, delete, exec),
+	// and never encoded field by field at create.
+	Hooks json.RawMessage `json:"hooks,omitempty"`
 	// NewPID: its own PID namespace, where killing init ends every process.
 	NewPID bool `json:"newPid"`
-	// Process and Seccomp are config.json's process and its compiled
-	// filter: exec's defaults.
-	Process *specs.Process `json:"process,omitempty"`
-	Seccomp string         `json:"seccomp,omitempty"`
+	// Process and Seccomp (config.json's compiled filter) are exec's
+	// defaults.
+	Process json.RawMessage `json:"process,omitempty"`
+	Seccomp string          `json:"seccomp,omitempty"`
 
 	root string
 }
@@ -134,6 +137,18 @@ func (c *Container) save() error {
 		return fmt.Errorf("container %s: save state: %w", c.ID, err)
 	}
 	return nil
+}
+
+// hooks are config.json's hooks (nil: none).
+func (c *Container) hooks() (*specs.Hooks, error) {
+	if len(c.Hooks) == 0 {
+		return nil, nil
+	}
+	var h specs.Hooks
+	if err := json.Unmarshal(c.Hooks, &h); err != nil {
+		return nil, fmt.Errorf("container %s: state.json: hooks: %w", c.ID, err)
+	}
+	return &h, nil
 }
 
 func (c *Container) fifo() string { return filepath.Join(Dir(c.root, c.ID), "exec.fifo") }
