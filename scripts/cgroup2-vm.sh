@@ -12,7 +12,7 @@
 # Usage: scripts/cgroup2-vm.sh [TEST-REGEXP]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tests=${1:-'Cgroup|TestRunCommandIsPID1|TestHostProcIntactAfterExit|TestExitStatuses|TestNoMountNoUserNamespaceNoBlockDevice|TestKilledMydocker|TestCapabilitySets|TestSeccompFilter|TestSysFsCgroup|TestExec$|TestStopKillRm|TestKilledMonitor|TestTraceImageRun|TestLayerVolatile|TestInitStartsUnderASignalStorm|TestOCILifecycle|TestOCIConfigApplied|TestOCIExec'}
+tests=${1:-'Cgroup|TestRunCommandIsPID1|TestHostProcIntactAfterExit|TestExitStatuses|TestNoMountNoUserNamespaceNoBlockDevice|TestKilledMydocker|TestCapabilitySets|TestSeccompFilter|TestSysFsCgroup|TestExec$|TestStopKillRm|TestKilledMonitor|TestTraceImageRun|TestLayerVolatile|TestInitStartsUnderASignalStorm|TestOCILifecycle|TestOCIConfigApplied|TestOCIExec|TestOCIContainerHooks|TestOCICgroupTaken|TestOCIPreserveFds'}
 vm=$PWD/.vm
 mkdir -p "$vm"
 

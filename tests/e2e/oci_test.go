@@ -564,16 +564,16 @@ func TestOCIExec(t *testing.T) {
 	syscall.Wait4(pid, nil, 0, nil)
 }
 
-// TestOCISigkill: SIGKILL of create, start, delete and exec at random
+// TestOCISigkill: SIGKILL of create, start, delete, exec and run -d at random
 // moments leaves what the next state, list and delete --force tell the
 // truth about and clean.
 func TestOCISigkill(t *testing.T) {
 	bundle := makeBundle(t, []string{"sleep", "100"}, nil)
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	for round := 0; round < 12; round++ {
+	for round := 0; round < 15; round++ {
 		id := fmt.Sprintf("%s-%d", ociID(t), round)
-		step := []string{"create", "start", "exec", "delete"}[round%4]
-		if step != "create" {
+		step := []string{"create", "start", "exec", "delete", "run"}[round%5]
+		if step != "create" && step != "run" {
 			if r := runc(t, "create", "--bundle", bundle, id); r.status != 0 {
 				t.Fatalf("create: %s", r.stderr)
 			}
@@ -586,6 +586,7 @@ func TestOCISigkill(t *testing.T) {
 			"start":  {"start", id},
 			"exec":   {"exec", id, "true"},
 			"delete": {"delete", "--force", id},
+			"run":    {"run", "--detach", "--bundle", bundle, id},
 		}[step]
 		cmd := exec.Command(runcBinary(t), append([]string{"--root", ociRoot()}, args...)...)
 		if err := cmd.Start(); err != nil {
