@@ -119,7 +119,39 @@ func TestOCIContainerHooksFail(t *testing.T) {
 	r = runc(t, "run", "--bundle", bundle, id2)
 	defer noOCILeftovers(t, id2, 0)
 	if r.status == 0 || strings.Contains(r.stdout, "the command ran") || !strings.Contains(r.stderr, "startContainer hook /bin/false") {
-		t.Errorf("a failing startContainer hook: want the container stopped before its command, the hook named on stderr; got %d %q %q", r.status, r.stdout, r.stderr)
+		t.Errorf("run, a failing startContainer hook: want the container stopped before its command, the hook named on stderr; got %d %q %q", r.status, r.stdout, r.stderr)
+	}
+
+	// create, then start: start has returned when the hook runs (as
+	// runc's), and the reason goes to the container's own stderr.
+	id3 := id + "-created"
+	out, err := os.Create(filepath.Join(t.TempDir(), "stdio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command(runcBinary(t), "--root", ociRoot(), "create", "--bundle", bundle, id3)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	defer func() {
+		runc(t, "delete", "--force", id3)
+		noOCILeftovers(t, id3, 0)
+	}()
+	runc(t, "start", id3)
+	for i := 0; i < 500; i++ {
+		if st, _ := ociState(t, id3); st.Status == "stopped" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st, _ := ociState(t, id3); st.Status != "stopped" {
+		t.Errorf("start, a failing startContainer hook: want the container stopped, got %s", st.Status)
+	}
+	text, _ := os.ReadFile(out.Name())
+	if strings.Contains(string(text), "the command ran") || !strings.Contains(string(text), "startContainer hook /bin/false") {
+		t.Errorf("start, a failing startContainer hook: want the command not run and the hook named on the container's stderr, got %q", text)
 	}
 }
 
