@@ -21,11 +21,12 @@ var ErrNotInContainer = errors.New("init is internal: it runs only as PID 1 of a
 // It returns only on failure; the error has already been reported to the
 // parent when it is a *StartError.
 func RunContainerInitProcess() error {
-	// Refuse before touching anything: run by hand, the mounts below would
-	// land in the caller's mount namespace.
+	// The pipes come after the descriptors passed to the command, if any.
 	if n, err := strconv.Atoi(os.Getenv(preservedEnv)); err == nil && n > 0 {
 		placeInitFds(n)
 	}
+	// Refuse before touching anything: run by hand, the mounts below would
+	// land in the caller's mount namespace.
 	if err := checkStartedByRun(); err != nil {
 		return err
 	}
