@@ -24,9 +24,9 @@ import (
 //	------                                       ----
 //	ROOT/ID made (EEXIST: the ID is taken)
 //	config.json read, checked, planned
-//	exec.fifo made (not by run)
 //	cgroup v2: state.json (the cgroup's
 //	  directories named), the cgroup made
+//	exec.fifo made (not by run)
 //	clone(config.json's namespaces) ──────────▶ (starts; waits on fd 3)
 //	state.json: init's PID and start time
 //	cgroup v1: the cgroup made (named first)
