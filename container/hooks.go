@@ -53,10 +53,13 @@ func RunHook(kind string, h Hook, state []byte) error {
 	if ctx.Err() == context.DeadlineExceeded {
 		return fmt.Errorf("%s hook %s: timed out after %d s", kind, h.Path, *h.Timeout)
 	}
-	if err != nil {
-		return fmt.Errorf("%s hook %s: %v: %s", kind, h.Path, err, bytes.TrimSpace(stderr.Bytes()))
+	if err == nil {
+		return nil
 	}
-	return nil
+	if said := bytes.TrimSpace(stderr.Bytes()); len(said) > 0 {
+		return fmt.Errorf("%s hook %s: %v: %s", kind, h.Path, err, said)
+	}
+	return fmt.Errorf("%s hook %s: %v", kind, h.Path, err)
 }
 
 // run runs the hooks in order and stops at the first that fails: the
