@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -205,6 +206,32 @@ func TestOCIPreserveFds(t *testing.T) {
 		t.Errorf("--preserve-fds past the open descriptors: want 'descriptor 4 is not open', got %d %q", r.status, r.stderr)
 	}
 	noOCILeftovers(t, id+"-closed", 0)
+
+	// With a terminal too: the pty master still comes over the console
+	// socket (init's socket follows the passed descriptor).
+	tty := makeBundle(t, []string{"sh", "-c", "cat <&3; echo done"}, func(s *specs.Spec) { s.Process.Terminal = true })
+	sock, masters := consoleSocket(t)
+	if r, _ := run(1, "create", "--preserve-fds", "1", "--console-socket", sock, "--bundle", tty, id+"-tty"); r.status != 0 {
+		t.Fatalf("create --preserve-fds 1 --console-socket: %d %s", r.status, r.stderr)
+	}
+	defer func() {
+		runc(t, "delete", "--force", id+"-tty")
+		noOCILeftovers(t, id+"-tty", 0)
+	}()
+	master := <-masters
+	if master == nil {
+		t.Fatal("--preserve-fds with --console-socket: no pty master came over the socket")
+	}
+	defer master.Close()
+	runc(t, "start", id+"-tty")
+	var got strings.Builder
+	sc := bufio.NewScanner(master)
+	for sc.Scan() && !strings.Contains(sc.Text(), "done") {
+		got.WriteString(strings.TrimRight(sc.Text(), "\r") + "\n")
+	}
+	if got.String() != "from fd 3\n" {
+		t.Errorf("--preserve-fds with a terminal: want fd 3 read through the pty, got %q", got.String())
+	}
 
 	idle := makeBundle(t, []string{"sleep", "100"}, nil)
 	if r := runc(t, "run", "-d", "--bundle", idle, id+"-exec"); r.status != 0 {

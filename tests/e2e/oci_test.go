@@ -402,15 +402,16 @@ func TestOCIBadInput(t *testing.T) {
 // TestOCIConsoleSocket: with process.terminal, init makes the pty in the
 // container's own devpts and sends its master over --console-socket
 // before create returns, as runc does.
-func TestOCIConsoleSocket(t *testing.T) {
-	id := ociID(t)
-	bundle := makeBundle(t, []string{"sh", "-c", "tty; stty size; echo done"}, func(s *specs.Spec) { s.Process.Terminal = true })
+// consoleSocket listens as a client's --console-socket does: the pty
+// master that comes over it, or nil, arrives on masters.
+func consoleSocket(t *testing.T) (string, <-chan *os.File) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "console.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
 	masters := make(chan *os.File, 1)
 	go func() {
 		conn, err := l.AcceptUnix()
@@ -429,6 +430,13 @@ func TestOCIConsoleSocket(t *testing.T) {
 		fds, _ := unix.ParseUnixRights(&msgs[0])
 		masters <- os.NewFile(uintptr(fds[0]), "master")
 	}()
+	return sock, masters
+}
+
+func TestOCIConsoleSocket(t *testing.T) {
+	id := ociID(t)
+	bundle := makeBundle(t, []string{"sh", "-c", "tty; stty size; echo done"}, func(s *specs.Spec) { s.Process.Terminal = true })
+	sock, masters := consoleSocket(t)
 	r := runc(t, "create", "--bundle", bundle, "--console-socket", sock, id)
 	defer runc(t, "delete", "--force", id)
 	if r.status != 0 {
