@@ -282,31 +282,26 @@ func (p *ParentProcess) Start(ready <-chan struct{}) error {
 		p.OnStarted(p.Cmd.Process.Pid)
 	}
 	if p.consoleR != nil && p.config.LayerInMemory {
-		// None means init failed before: its start report says why.
-		layer, err := receiveFd(p.consoleR, "layer")
-		if err != nil {
-			_ = p.Cmd.Process.Kill()
-			return err
-		}
-		if layer != nil && p.OnLayer != nil {
+		err := p.receive("layer", func(layer *os.File) error {
+			if p.OnLayer == nil {
+				return layer.Close()
+			}
 			p.OnLayer(layer)
-		} else if layer != nil {
-			layer.Close()
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	if p.consoleR != nil && p.config.ConsoleSocket {
-		master, err := receiveFd(p.consoleR, "pty master")
-		if err != nil {
-			_ = p.Cmd.Process.Kill()
-			return err
-		}
-		// No master means init failed before making it: its start report
-		// says why.
-		if master != nil && p.OnConsole != nil {
-			if err := p.OnConsole(master); err != nil {
-				_ = p.Cmd.Process.Kill()
-				return err
+		err := p.receive("pty master", func(master *os.File) error {
+			if p.OnConsole == nil {
+				return nil
 			}
+			return p.OnConsole(master)
+		})
+		if err != nil {
+			return err
 		}
 	}
 
@@ -325,6 +320,20 @@ func (p *ParentProcess) Start(ready <-chan struct{}) error {
 		return sendErr
 	}
 	return nil
+}
+
+// receive takes the next descriptor init sends over the console socket
+// and hands it to use; an error of either kills init. None at all means
+// init failed before sending it: its start report says why.
+func (p *ParentProcess) receive(what string, use func(*os.File) error) error {
+	f, err := receiveFd(p.consoleR, what)
+	if err == nil && f != nil {
+		err = use(f)
+	}
+	if err != nil {
+		_ = p.Cmd.Process.Kill()
+	}
+	return err
 }
 
 // ConsoleTo makes init send the pty master it makes (cfg.ConsoleSocket)
