@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -265,10 +264,27 @@ func (s *State) Alive() bool {
 	return err == nil && start == s.PidStart
 }
 
-// Find returns the container of root called ref: by name, by full ID, or
-// by a prefix of its ID that no other container's shares.
+// Find returns the container of root called ref: by full ID, by name, or
+// by a prefix of its ID that no other container's shares, in docker's
+// order. A full ID and a name are one file away each (the state file is
+// named by the ID, the name file holds the ID): only a prefix, or a name
+// file that no longer matches, needs every container's state, which with
+// a few hundred containers would cost exec, stop and rm milliseconds.
 func Find(root, ref string) (*State, error) {
-	list, err := List(root)
+	restoreAfterReboot(root, false)
+	if isID(ref) {
+		if s := loadState(root, ref); s != nil {
+			return s, nil
+		}
+	}
+	if ValidName(ref) == nil {
+		if id, err := os.ReadFile(nameFile(root, ref)); err == nil && isID(string(id)) {
+			if s := loadState(root, string(id)); s != nil && s.Name == ref {
+				return s, nil
+			}
+		}
+	}
+	list, err := scan(root)
 	if err != nil {
 		return nil, err
 	}
@@ -429,6 +445,11 @@ func ProcessStat(pid int) (uint64, byte, error) {
 // its directory.
 func List(root string) ([]*State, error) {
 	restoreAfterReboot(root, false)
+	return scan(root)
+}
+
+// scan is List after the reboot check.
+func scan(root string) ([]*State, error) {
 	entries, err := os.ReadDir(RuntimeDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -441,16 +462,37 @@ func List(root string) ([]*State, error) {
 		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		s, held := readState(filepath.Join(RuntimeDir, e.Name()))
-		if s == nil || s.Root != root || !held && !s.Detached {
-			continue // being made, another root's, or stale
+		if s := loadState(root, e.Name()); s != nil {
+			list = append(list, s)
 		}
-		s.Running = held && s.Pid > 0 && !s.Exited && s.Alive()
-		s.Dead = !held && !s.Exited
-		list = append(list, s)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Created.Before(list[j].Created) })
 	return list, nil
+}
+
+// loadState reads the container id's state as List shows it, or nil for
+// one being made, another root's, or a stale one.
+func loadState(root, id string) *State {
+	s, held := readState(statePath(id))
+	if s == nil || s.Root != root || !held && !s.Detached {
+		return nil
+	}
+	s.Running = held && s.Pid > 0 && !s.Exited && s.Alive()
+	s.Dead = !held && !s.Exited
+	return s
+}
+
+// isID: 12 lowercase hex digits, as NewID makes them.
+func isID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidName checks a container name against docker's rule.

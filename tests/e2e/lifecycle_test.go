@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -679,4 +680,39 @@ func TestInterruptedRunDetachedTellsItsContainer(t *testing.T) {
 	t.Logf("outcomes: %v", outcomes)
 	checkNoWorkspaceLeft(t)
 	checkNoCgroupLeft(t)
+}
+
+// TestLookupReadsOneState: a command given a container's name or full ID
+// reads that container's state file and no other (a prefix still reads
+// them all, to know it is not ambiguous), so that exec, stop or rm of one
+// container costs the same beside a few hundred. strace shows which state
+// files each lookup opens.
+func TestLookupReadsOneState(t *testing.T) {
+	strace := needDebianPackage(t, "strace", "strace")
+	a := detached(t, "--name", "lookup-a", "busybox", "sleep", "1000")
+	b := detached(t, "busybox", "sleep", "1000")
+	opened := func(ref string) []string {
+		t.Helper()
+		cmd := exec.Command(strace, "-f", "-qq", "-e", "trace=openat", "-e", "signal=none", mydocker, "inspect", ref)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("strace mydocker inspect %s: %v\n%s", ref, err, out)
+		}
+		var states []string
+		for _, m := range regexp.MustCompile(`"`+regexp.QuoteMeta(runtimeDir)+`/([0-9a-f]{12})"`).FindAllStringSubmatch(string(out), -1) {
+			states = append(states, m[1])
+		}
+		return states
+	}
+	if got := opened("lookup-a"); len(got) != 1 || got[0] != a {
+		t.Errorf("inspect by name opened the state files %v, want only %s's", got, a)
+	}
+	if got := opened(b); len(got) != 1 || got[0] != b {
+		t.Errorf("inspect by full ID opened the state files %v, want only %s's", got, b)
+	}
+	// The scan: the way a lookup by prefix still goes, and the one the
+	// two above would show if they went through it.
+	if got := opened(b[:6]); !slices.Contains(got, a) || !slices.Contains(got, b) {
+		t.Errorf("inspect by prefix opened the state files %v, want every container's (%s and %s)", got, a, b)
+	}
 }
