@@ -368,14 +368,15 @@ func removeCgroup(dir string) (err error) {
 }
 
 // removeIfStale removes dir when no live mydocker holds it (Create's
-// flock) and no process is in it.
+// flock) and no process is in it. A bare descriptor, as container's
+// lockHeldOn: this runs for every container beside a new one.
 func removeIfStale(dir string) {
-	f, err := os.Open(dir)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
-	defer f.Close()
-	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+	defer unix.Close(fd)
+	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
 		return // its mydocker is alive
 	}
 	procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))

@@ -233,7 +233,7 @@ func NewWorkspace(root string, s *State, imageConfig string, runFiles, again, la
 		}
 		defer unlock()
 		restoreAfterReboot(root, true)
-		if _, err := scanContainers(root); err != nil {
+		if _, err := scanContainers(root, false); err != nil {
 			return nil, err
 		}
 		// rmi takes an image away under this same lock, once it has seen
@@ -399,8 +399,11 @@ func startable(id string) (*State, error) {
 // the directories of the others: their lock is free, so their mydocker is
 // gone (killed with SIGKILL, say) and the container died with it. A layer
 // under root with no runtime directory at all is from before a reboot.
-// The caller holds the containers lock.
-func scanContainers(root string) ([]*State, error) {
+// The caller holds the containers lock. With states false it returns no
+// states, and reads none that a live mydocker holds: what every new
+// container pays for each one running beside it is a lock test, not the
+// reading of its state.
+func scanContainers(root string, states bool) ([]*State, error) {
 	entries, err := os.ReadDir(RuntimeDir)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
@@ -412,6 +415,10 @@ func scanContainers(root string) ([]*State, error) {
 			continue
 		}
 		path := filepath.Join(RuntimeDir, e.Name())
+		if !states && lockHeldOn(path) {
+			alive[e.Name()] = true
+			continue
+		}
 		// A state file is whole and locked from the moment it is there
 		// (publish): unlocked, it belongs to no live mydocker.
 		s, held := readState(path)
@@ -439,17 +446,24 @@ func scanContainers(root string) ([]*State, error) {
 	for _, dir := range []string{RuntimeDir, filepath.Join(RuntimeDir, ".names")} {
 		files, _ := os.ReadDir(dir)
 		for _, e := range files {
+			made := strings.HasPrefix(e.Name(), ".new-")
+			if !e.Type().IsRegular() || e.Name() == ".lock" || dir == RuntimeDir && !made {
+				continue // state files: the loop above
+			}
 			path := filepath.Join(dir, e.Name())
-			if !e.Type().IsRegular() || e.Name() == ".lock" || lockHeldOn(path) {
+			if lockHeldOn(path) {
 				continue
 			}
-			if strings.HasPrefix(e.Name(), ".new-") {
+			if made {
 				removeStalePath(path)
-			} else if dir != RuntimeDir {
-				id, _ := os.ReadFile(path)
-				if s, _ := readState(statePath(string(id))); s == nil || !s.Detached {
-					removeStalePath(path)
-				}
+				continue
+			}
+			id, _ := os.ReadFile(path)
+			if alive[string(id)] {
+				continue // a detached container's, seen above
+			}
+			if s, _ := readState(statePath(string(id))); s == nil || !s.Detached {
+				removeStalePath(path)
 			}
 		}
 	}
@@ -468,14 +482,17 @@ func scanContainers(root string) ([]*State, error) {
 	return live, nil
 }
 
-// lockHeldOn reports whether a live process holds an flock on path.
+// lockHeldOn reports whether a live process holds an flock on path. A
+// bare descriptor: os.Open would also try the file in Go's poller (five
+// more system calls, for a file that cannot be polled), and every new
+// container asks this of each one beside it.
 func lockHeldOn(path string) bool {
-	f, err := os.Open(path)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return true // gone meanwhile: not ours to remove
 	}
-	defer f.Close()
-	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) != nil
 }
 
 // removeStale removes what the container s, whose owner was killed, left.
@@ -574,7 +591,7 @@ func WithImageUsers(root string, fn func(users map[string]string) error) error {
 	}
 	defer unlock()
 	restoreAfterReboot(root, true)
-	live, err := scanContainers(root)
+	live, err := scanContainers(root, true)
 	if err != nil {
 		return err
 	}

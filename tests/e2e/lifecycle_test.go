@@ -715,4 +715,21 @@ func TestLookupReadsOneState(t *testing.T) {
 	if got := opened(b[:6]); !slices.Contains(got, a) || !slices.Contains(got, b) {
 		t.Errorf("inspect by prefix opened the state files %v, want every container's (%s and %s)", got, a, b)
 	}
+
+	// A new image container first removes what killed ones left: for a
+	// running one, whose owner holds its state's lock, that is a lock
+	// test, and its state is not read (strace -y names each read's file).
+	cmd := exec.Command(strace, "-f", "-qq", "-y", "-e", "trace=read", "-e", "signal=none", mydocker, "run", "busybox", "true")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("strace mydocker run: %v\n%s", err, out)
+	}
+	for _, id := range []string{a, b} {
+		if strings.Contains(string(out), "<"+runtimeDir+"/"+id+">") {
+			t.Errorf("run read the state of the running container %s, where a test of its lock says it is alive", id)
+		}
+	}
+	if !strings.Contains(string(out), "<"+runtimeDir) {
+		t.Errorf("strace -y showed no read of a file in %s: the check above cannot see one\n%s", runtimeDir, out)
+	}
 }
