@@ -718,18 +718,50 @@ func TestLookupReadsOneState(t *testing.T) {
 
 	// A new image container first removes what killed ones left: for a
 	// running one, whose owner holds its state's lock, that is a lock
-	// test, and its state is not read (strace -y names each read's file).
-	cmd := exec.Command(strace, "-f", "-qq", "-y", "-e", "trace=read", "-e", "signal=none", mydocker, "run", "busybox", "true")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("strace mydocker run: %v\n%s", err, out)
-	}
+	// test, and its state is not read; an exited one kept until rm is
+	// read once, to see that it is kept (its name file is checked
+	// against what that read saw).
+	c := detached(t, "busybox", "true")
+	waitStatus(t, c, `Exited \(0\)`)
+	reads := statesRead(t, strace, "run", "busybox", "true")
 	for _, id := range []string{a, b} {
-		if strings.Contains(string(out), "<"+runtimeDir+"/"+id+">") {
-			t.Errorf("run read the state of the running container %s, where a test of its lock says it is alive", id)
+		if reads[id] != 0 {
+			t.Errorf("run read the state of the running container %s %d times, where a test of its lock says it is alive", id, reads[id])
 		}
 	}
-	if !strings.Contains(string(out), "<"+runtimeDir) {
-		t.Errorf("strace -y showed no read of a file in %s: the check above cannot see one\n%s", runtimeDir, out)
+	if reads[c] != 1 {
+		t.Errorf("run read the state of the exited container %s %d times, want once", c, reads[c])
 	}
+}
+
+// statesRead runs mydocker with args under strace and counts, for each
+// container's state file, the times it was opened and then read.
+func statesRead(t *testing.T, strace string, args ...string) map[string]int {
+	t.Helper()
+	trace := filepath.Join(t.TempDir(), "strace")
+	cmd := exec.Command(strace, append([]string{"-f", "-qq", "-y", "-o", trace, "-e", "trace=openat,read", "-e", "signal=none", mydocker}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("strace mydocker %v: %v\n%s", args, err, out)
+	}
+	out, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := regexp.QuoteMeta(runtimeDir)
+	opened := regexp.MustCompile(`^(\d+) +openat\(AT_FDCWD<[^>]*>, "` + dir + `/([0-9a-f]{12})", [^)]*\) = (\d+)`)
+	read := regexp.MustCompile(`^(\d+) +read\((\d+)<` + dir + `/([0-9a-f]{12})>`)
+	pending := map[string]bool{} // pid and descriptor of an open not read yet
+	reads := map[string]int{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if m := opened.FindStringSubmatch(line); m != nil {
+			pending[m[1]+" "+m[3]] = true
+		} else if m := read.FindStringSubmatch(line); m != nil && pending[m[1]+" "+m[2]] {
+			pending[m[1]+" "+m[2]] = false
+			reads[m[3]]++
+		}
+	}
+	if len(pending) == 0 {
+		t.Fatalf("strace showed no state file opened: the count cannot see one\n%s", out)
+	}
+	return reads
 }
