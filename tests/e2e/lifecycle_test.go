@@ -747,17 +747,22 @@ func statesRead(t *testing.T, strace string, args ...string) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// strace -y names a descriptor's file wherever it shows one: in an
+	// open's result and in a read's argument, also when a call is split
+	// into "unfinished" and "resumed" lines. The open and the read may be
+	// on different threads (a goroutine moves), so the pair is matched by
+	// descriptor and file, not by thread.
 	dir := regexp.QuoteMeta(runtimeDir)
-	opened := regexp.MustCompile(`^(\d+) +openat\(AT_FDCWD<[^>]*>, "` + dir + `/([0-9a-f]{12})", [^)]*\) = (\d+)`)
-	read := regexp.MustCompile(`^(\d+) +read\((\d+)<` + dir + `/([0-9a-f]{12})>`)
-	pending := map[string]bool{} // pid and descriptor of an open not read yet
+	opened := regexp.MustCompile(`openat.*= (\d+)<` + dir + `/([0-9a-f]{12})>`)
+	read := regexp.MustCompile(`read\((\d+)<` + dir + `/([0-9a-f]{12})>`)
+	pending := map[string]bool{} // descriptor and container of an open not read yet
 	reads := map[string]int{}
 	for _, line := range strings.Split(string(out), "\n") {
 		if m := opened.FindStringSubmatch(line); m != nil {
-			pending[m[1]+" "+m[3]] = true
+			pending[m[1]+" "+m[2]] = true
 		} else if m := read.FindStringSubmatch(line); m != nil && pending[m[1]+" "+m[2]] {
 			pending[m[1]+" "+m[2]] = false
-			reads[m[3]]++
+			reads[m[2]]++
 		}
 	}
 	if len(pending) == 0 {
