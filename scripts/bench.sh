@@ -13,7 +13,8 @@
 #      crun's alike;
 #   4. N containers started at once (N = 1, 10, 50, 100), wall time;
 #   5. lifecycle: exec into a running container (next to nsenter -a and
-#      runc exec), and run -d + rm -f (next to a foreground run);
+#      runc exec), and run -d + rm -f (next to a foreground run); exec and
+#      the foreground run again beside 50 running containers;
 #   6. load of a 5-layer, 100 MB archive, next to tar -x of it;
 #   7. pull of that image (gzip layers) from a registry on loopback, next to
 #      skopeo's download alone and podman's pull, and a pull that finds
@@ -56,13 +57,13 @@ make -s build image >/dev/null
 # directory if mydocker made it here.
 rundir=${MYDOCKER_RUNTIME_DIR:-/run/mydocker}
 rundir_was_there=; [ -e "$rundir" ] && rundir_was_there=1
-cid=
+cid= crowd=
 regpid= regns= ctrdpid=
 cleanup() {
   rm -f "$out/busy.bin"
   [ -n "$regpid" ] && { kill "$regpid"; wait "$regpid"; } 2>/dev/null || true
   [ -n "$regns" ] && ip netns del "$regns" 2>/dev/null || true
-  [ -n "$cid" ] && "$md" --root "$root" rm -f "$cid" >/dev/null 2>&1
+  [ -n "$cid$crowd" ] && "$md" --root "$root" rm -f $cid $crowd >/dev/null 2>&1
   [ -n "$ctrdpid" ] && { kill "$ctrdpid"; wait "$ctrdpid"; } 2>/dev/null
   if [ -z "$rundir_was_there" ]; then
     rm -f "$rundir/.lock"
@@ -189,8 +190,15 @@ hf "$out/lifecycle.json" "$runs" 4 -N \
   -n "nsenter -t PID -a /bin/true" "nsenter -t $cpid -a /bin/true" \
   -n "mydocker run -d busybox true + rm -f" "sh -c 'exec $md --root $root rm -f \$($md --root $root run -d busybox true)'" \
   -n "mydocker run busybox true (foreground)" "$md --root $root run busybox true"
-"$md" --root "$root" rm -f "$cid" >/dev/null
-cid=
+# The same beside 50 running containers: a command that names one reads
+# its state alone, and a new container only tests the others' locks.
+for i in $(seq 49); do crowd="$crowd $("$md" --root "$root" run -d busybox sleep 100000)"; done
+hf "$out/crowd.json" "$runs" 4 -N \
+  -n "mydocker exec CONTAINER /bin/true, 50 running" "$md --root $root exec $cid /bin/true" \
+  -n "nsenter -t PID -a /bin/true, 50 running" "nsenter -t $cpid -a /bin/true" \
+  -n "mydocker run busybox true (foreground), 50 running" "$md --root $root run busybox true"
+"$md" --root "$root" rm -f $crowd "$cid" >/dev/null
+cid= crowd=
 # runc exec into a runc container of the same rootfs running sleep, in the
 # image rows' mount namespace (for the same reason).
 mkdir -p "$out/bundle-exec/rootfs"
@@ -352,6 +360,7 @@ print("|---|---|---|---|---|---|---|---|---|")
 rows(f"{out}/host.json", "unshare")
 rows(f"{out}/image.json", "crun")
 rows(f"{out}/lifecycle.json", "nsenter")
+rows(f"{out}/crowd.json", "nsenter")
 nsenter = next(r["median"] for r in json.load(open(f"{out}/lifecycle.json"))["results"] if r["command"].startswith("nsenter"))
 for r in json.load(open(f"{out}/runc-exec.json"))["results"]:
     print(f"| {r['command']} | {r['median']*1e3:.2f} | {r['min']*1e3:.2f} | {r['max']*1e3:.2f} | {r['median']/nsenter:.2f}x |  |  |  |  |")
@@ -377,6 +386,8 @@ print(f"| host files: mydocker / bare Go re-exec (wall) | {med(f'{out}/host.json
 print(f"| image: mydocker / crun (wall) | {med(f'{out}/image.json', 'mydocker run busybox ')/med(f'{out}/image.json', 'crun'):.2f}x |")
 print(f"| exec: mydocker / nsenter -a (wall) | {med(f'{out}/lifecycle.json', 'mydocker exec')/med(f'{out}/lifecycle.json', 'nsenter'):.2f}x |")
 print(f"| 50 at once: mydocker / bare Go re-exec (CPU) | {cpu('mydocker x50')/cpu('bare Go re-exec x50'):.2f}x |")
+print(f"| exec beside 50 running / beside 1 (wall) | {med(f'{out}/crowd.json', 'mydocker exec')/med(f'{out}/lifecycle.json', 'mydocker exec'):.2f}x |")
+print(f"| foreground run beside 50 running / beside 1 (wall) | {med(f'{out}/crowd.json', 'mydocker run')/med(f'{out}/lifecycle.json', 'mydocker run busybox true (fore'):.2f}x |")
 print()
 def pct(times, p):
     times = sorted(times)
