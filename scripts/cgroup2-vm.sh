@@ -9,10 +9,16 @@
 # on these machines but hangs or crashes the guest. qemu exits 0 even after
 # a guest panic, so the verdict is the status file the guest writes.
 #
+# TestInitStartsUnderASignalStorm is not among them: under emulation the
+# storm's sender outruns the signal handling of the process it aims at, a
+# round of `run --init -m 64m` took 5 to 22 s against the test's 30 s
+# watchdog, and one run starved the guest until qemu's timeout. What it
+# proves (init retries what a signal interrupts) is not cgroup v2's.
+#
 # Usage: scripts/cgroup2-vm.sh [TEST-REGEXP]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tests=${1:-'Cgroup|TestRunCommandIsPID1|TestHostProcIntactAfterExit|TestExitStatuses|TestNoMountNoUserNamespaceNoBlockDevice|TestKilledMydocker|TestCapabilitySets|TestSeccompFilter|TestSysFsCgroup|TestExec$|TestStopKillRm|TestKilledMonitor|TestTraceImageRun|TestLayerVolatile|TestInitStartsUnderASignalStorm|TestOCILifecycle|TestOCIConfigApplied|TestOCIExec|TestOCIContainerHooks|TestOCICgroupTaken|TestOCIPreserveFds'}
+tests=${1:-'Cgroup|TestRunCommandIsPID1|TestHostProcIntactAfterExit|TestExitStatuses|TestNoMountNoUserNamespaceNoBlockDevice|TestKilledMydocker|TestCapabilitySets|TestSeccompFilter|TestSysFsCgroup|TestExec$|TestStopKillRm|TestKilledMonitor|TestTraceImageRun|TestLayerVolatile|TestOCILifecycle|TestOCIConfigApplied|TestOCIExec|TestOCIContainerHooks|TestOCICgroupTaken|TestOCIPreserveFds'}
 vm=$PWD/.vm
 mkdir -p "$vm"
 

@@ -189,6 +189,10 @@ func TestInitStartsUnderASignalStorm(t *testing.T) {
 		cmd := exec.Command(mydocker, args...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
+		// Once mydocker is gone, a process it left holding stderr must
+		// not keep Wait (and the suite) waiting: the watchdog's verdict
+		// comes instead.
+		cmd.WaitDelay = 5 * time.Second
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
